@@ -1,0 +1,146 @@
+"""The composition root: the only module that names concrete backends.
+
+``create_app`` validates all configuration before anything binds a port, so a bad
+file fails the start instead of half-configuring the server.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+
+from continuum import __version__
+from continuum.auth import sample
+from continuum.auth.keys import StaticKeys
+from continuum.config.models import default_routes, load_models
+from continuum.config.users import load_users
+from continuum.core.context import Principal
+from continuum.core.pipeline import Pipeline
+from continuum.doors.http import errors, health
+from continuum.doors.http.openai import routes as openai_routes
+from continuum.doors.http.openai.wire import ChatCompletionRequest
+from continuum.errors import ConfigError
+from continuum.limits.unlimited import Unlimited
+from continuum.providers import registry
+from continuum.providers.base import Provider
+from continuum.routing.router import Router
+from continuum.routing.table import ModelRoute, RoutingTable
+from continuum.settings import Settings
+from continuum.usage.discard import DiscardLedger
+
+
+@dataclass(slots=True)
+class Gateway:
+    """Everything one process serves with, built from settings."""
+
+    settings: Settings
+    pipeline: Pipeline
+    providers: dict[str, Provider]
+    sample_key: str | None
+
+    async def aclose(self) -> None:
+        for provider in self.providers.values():
+            await provider.aclose()
+
+
+def _routes(settings: Settings) -> list[ModelRoute]:
+    path = settings.config_dir / "models.yml" if settings.config_dir else None
+    if path is not None and path.exists():
+        return load_models(path, registry.BUILTIN)
+    return default_routes()
+
+
+def _keys(settings: Settings) -> tuple[list[tuple[str, Principal]], str | None]:
+    path = settings.config_dir / "users.yml" if settings.config_dir else None
+    if path is not None and path.exists():
+        users = load_users(path)
+        return [(user.token, user.principal()) for user in users], None
+    if settings.config_dir is not None and not settings.config_dir.is_dir():
+        raise ConfigError(
+            str(settings.config_dir),
+            "(directory)",
+            "does not exist",
+            "create it or point CONTINUUM_CONFIG_DIR / --config-dir at an existing one",
+        )
+    key = sample.sample_key(settings.data_dir)
+    if not settings.is_loopback:
+        raise ConfigError(
+            "users.yml",
+            "(missing)",
+            f"refusing to bind {settings.host} with the sample credential",
+            "configure users.yml in the config dir, or bind 127.0.0.1",
+        )
+    return [(key, sample.PRINCIPAL)], key
+
+
+def build_gateway(settings: Settings) -> Gateway:
+    table = RoutingTable(_routes(settings))
+    entries, sample_key = _keys(settings)
+    used = {d.provider for route in table.routes() for d in route.deployments}
+    providers = registry.build(used, settings)
+    pipeline = Pipeline(
+        authenticator=StaticKeys(entries),
+        table=table,
+        router=Router(providers),
+        limiter=Unlimited(),
+        ledger=DiscardLedger(),
+    )
+    return Gateway(settings, pipeline, providers, sample_key)
+
+
+def _openapi(app: FastAPI) -> dict[str, Any]:
+    if app.openapi_schema is None:
+        from fastapi.openapi.utils import get_openapi
+
+        schema = get_openapi(
+            title=app.title, version=app.version, description=app.description, routes=app.routes
+        )
+        body = ChatCompletionRequest.model_json_schema(ref_template="#/components/schemas/{model}")
+        components = schema.setdefault("components", {}).setdefault("schemas", {})
+        components.update(body.pop("$defs", {}))
+        components["ChatCompletionRequest"] = body
+        app.openapi_schema = schema
+    return app.openapi_schema
+
+
+def create_app(settings: Settings | None = None, gateway: Gateway | None = None) -> FastAPI:
+    gateway = gateway or build_gateway(settings or Settings.from_env())
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        try:
+            yield
+        finally:
+            await gateway.aclose()
+
+    app = FastAPI(
+        title="Continuum",
+        version=__version__,
+        description="The universal AI gateway: OpenAI-compatible HTTP over many providers.",
+        lifespan=lifespan,
+    )
+    app.state.gateway = gateway
+    app.state.pipeline = gateway.pipeline
+    app.state.settings = gateway.settings
+    errors.install(app)
+    app.include_router(health.router)
+    app.include_router(openai_routes.router)
+    if gateway.settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=list(gateway.settings.cors_origins),
+            allow_methods=["*"],
+            allow_headers=["*"],
+        )
+    app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
+    return app
+
+
+def app_from_env() -> FastAPI:
+    """Factory for ``uvicorn --factory`` (used for ``--workers`` > 1)."""
+    return create_app(Settings.from_env())

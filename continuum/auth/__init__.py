@@ -1,0 +1,1 @@
+"""Who a caller is: bearer keys from users.yml, run-time keys, the sample credential."""

@@ -1,0 +1,95 @@
+"""The ``continuum`` command: ``continuum serve`` runs the gateway."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from continuum import __version__
+from continuum.errors import ConfigError
+from continuum.settings import Settings
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="continuum", description="The universal AI gateway.")
+    parser.add_argument("--version", action="version", version=f"continuum {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True)
+    serve = commands.add_parser("serve", help="run the gateway")
+    serve.add_argument("--host", help="address to bind (CONTINUUM_HOST, default 127.0.0.1)")
+    serve.add_argument("--port", type=int, help="port (CONTINUUM_PORT, default 8080)")
+    serve.add_argument("--config-dir", type=Path, help="directory with models.yml/users.yml")
+    serve.add_argument("--data-dir", type=Path, help="state directory (default ./data)")
+    serve.add_argument("--workers", type=int, help="worker processes (default 1)")
+    serve.add_argument("--log-level", help="debug, info, warning, error")
+    serve.add_argument("--access-log", action="store_true", help="log every request")
+    return parser
+
+
+def _banner(settings: Settings, key: str | None) -> str:
+    base = f"http://{settings.host}:{settings.port}"
+    lines = [f"Continuum {__version__} serving on {base} (docs: {base}/docs)"]
+    if key is not None:
+        lines += [
+            f"Sample credential (stored in {settings.data_dir / 'sample-key'}): {key}",
+            "Try it:",
+            f"  curl {base}/v1/chat/completions -H 'Authorization: Bearer {key}' "
+            "-H 'Content-Type: application/json' "
+            '-d \'{"model": "local-text", "messages": [{"role": "user", "content": "Hello!"}]}\'',
+        ]
+    return "\n".join(lines)
+
+
+def serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from continuum.app import build_gateway, create_app
+
+    settings = Settings.from_env(
+        host=args.host,
+        port=args.port,
+        config_dir=args.config_dir,
+        data_dir=args.data_dir,
+        workers=args.workers,
+        log_level=args.log_level,
+    )
+    gateway = build_gateway(settings)  # validates everything before binding
+    print(_banner(settings, gateway.sample_key), flush=True)
+    options = dict(
+        host=settings.host,
+        port=settings.port,
+        log_level=settings.log_level,
+        loop="uvloop",
+        http="httptools",
+        access_log=args.access_log,
+        server_header=False,
+    )
+    if settings.workers > 1:
+        # Workers are separate processes: each builds its own gateway from the environment.
+        os.environ.update(
+            {
+                "CONTINUUM_HOST": settings.host,
+                "CONTINUUM_PORT": str(settings.port),
+                "CONTINUUM_DATA_DIR": str(settings.data_dir),
+                "CONTINUUM_LOG_LEVEL": settings.log_level,
+            }
+        )
+        if settings.config_dir is not None:
+            os.environ["CONTINUUM_CONFIG_DIR"] = str(settings.config_dir)
+        uvicorn.run("continuum.app:app_from_env", factory=True, workers=settings.workers, **options)
+    else:
+        uvicorn.run(create_app(gateway=gateway), **options)
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        if args.command == "serve":
+            return serve(args)
+    except ConfigError as error:
+        print(f"continuum: configuration error: {error}", file=sys.stderr)
+        return 2
+    return 1

@@ -1,0 +1,1 @@
+"""Reading and validating ``models.yml`` and ``users.yml``."""

@@ -1,0 +1,37 @@
+"""Who is asking, and what the pipeline learns about one request while serving it."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+from continuum.core.limits import RateLimit
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    """An authenticated caller. ``permissions`` of ``None`` means every model (``"*"``)."""
+
+    id: str
+    name: str
+    permissions: frozenset[str] | None = None
+    limits: tuple[RateLimit, ...] = ()
+    key_id: str | None = None
+    is_admin: bool = False
+
+    def may_use(self, model: str) -> bool:
+        return self.permissions is None or model in self.permissions
+
+
+@dataclass(slots=True)
+class RequestContext:
+    """Per-request state a door creates and the pipeline fills in.
+
+    ``response_headers`` lets policy (rate limits) add headers the door must send.
+    """
+
+    request_id: str
+    principal: Principal
+    client: str | None = None
+    started: float = field(default_factory=time.perf_counter)
+    response_headers: dict[str, str] = field(default_factory=dict)

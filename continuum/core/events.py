@@ -1,0 +1,57 @@
+"""The stream every provider yields. Non-streaming answers are a fold of it (see ``stream``).
+
+``choice`` is the index of the answer when a request asks for ``n`` > 1.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, TypeAlias
+
+if TYPE_CHECKING:
+    from continuum.errors import ContinuumError
+
+
+@dataclass(frozen=True, slots=True)
+class TextDelta:
+    text: str
+    choice: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class ToolCallDelta:
+    """A piece of a tool call. ``id`` and ``name`` come with the first piece of call ``index``."""
+
+    index: int
+    arguments: str = ""
+    id: str | None = None
+    name: str | None = None
+    choice: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Usage:
+    prompt_tokens: int
+    completion_tokens: int
+
+    @property
+    def total_tokens(self) -> int:
+        return self.prompt_tokens + self.completion_tokens
+
+
+@dataclass(frozen=True, slots=True)
+class Finish:
+    """The end of one choice: ``stop``, ``length``, ``tool_calls`` or ``content_filter``."""
+
+    reason: str
+    choice: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class ErrorEvent:
+    """A failure after the first event was sent: the stream ends with it instead of truncating."""
+
+    error: ContinuumError
+
+
+Event: TypeAlias = TextDelta | ToolCallDelta | Usage | Finish | ErrorEvent

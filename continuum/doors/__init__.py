@@ -1,0 +1,1 @@
+"""Doors: thin transports that decode into the core request and encode core events."""

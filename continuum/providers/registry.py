@@ -1,0 +1,20 @@
+"""Provider types by the name ``models.yml`` uses. Adding a provider adds one line here."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+
+from continuum.providers.base import Provider
+from continuum.providers.local import LocalProvider
+from continuum.settings import Settings
+
+ProviderFactory = Callable[[Settings], Provider]
+
+BUILTIN: dict[str, ProviderFactory] = {
+    "local": lambda settings: LocalProvider(),
+}
+
+
+def build(names: Iterable[str], settings: Settings) -> dict[str, Provider]:
+    """One instance (one pooled client) per provider type that the routes use."""
+    return {name: BUILTIN[name](settings) for name in sorted(set(names))}

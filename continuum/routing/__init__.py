@@ -1,0 +1,1 @@
+"""Which deployment serves a public model id."""

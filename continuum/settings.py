@@ -1,0 +1,102 @@
+"""The one settings object. This is the only module that reads the environment."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from continuum.errors import ConfigError
+
+DEFAULT_MAX_BODY = 8 * 1024 * 1024
+LOG_LEVELS = ("debug", "info", "warning", "error", "critical")
+
+
+def _int(env: Mapping[str, str], key: str, default: int, low: int, high: int) -> int:
+    raw = env.get(key)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigError(
+            "environment", key, f"{raw!r} is not an integer", f"set {key} to a number"
+        ) from None
+    if not low <= value <= high:
+        raise ConfigError("environment", key, f"{value} is out of range", f"use {low}..{high}")
+    return value
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    host: str = "127.0.0.1"
+    port: int = 8080
+    config_dir: Path | None = None
+    data_dir: Path = Path("data")
+    log_level: str = "info"
+    workers: int = 1
+    max_body_bytes: int = DEFAULT_MAX_BODY
+    cors_origins: tuple[str, ...] = ()
+    # Providers' customary variables, honoured as they are.
+    openai_api_key: str | None = None
+    openai_base_url: str = "https://api.openai.com/v1"
+    anthropic_api_key: str | None = None
+    anthropic_base_url: str = "https://api.anthropic.com"
+    ollama_base_url: str = "http://localhost:11434"
+    llama_base_url: str | None = None
+    llama_api_key: str | None = None
+    llama_models: tuple[str, ...] = ()
+    # Shared state for several replicas (used when set).
+    redis_url: str | None = None
+    database_url: str | None = None
+    admin_key: str | None = None
+    environ: Mapping[str, str] = field(default_factory=dict, repr=False)
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
+        """Build settings from environment variables, then apply non-``None`` overrides (flags)."""
+        env = dict(os.environ if env is None else env)
+        config_dir = env.get("CONTINUUM_CONFIG_DIR")
+        if config_dir is None and Path("config").is_dir():
+            config_dir = "config"
+        log_level = env.get("CONTINUUM_LOG_LEVEL", "info").lower()
+        if log_level not in LOG_LEVELS:
+            raise ConfigError(
+                "environment",
+                "CONTINUUM_LOG_LEVEL",
+                f"{log_level!r} is unknown",
+                f"use one of {', '.join(LOG_LEVELS)}",
+            )
+        settings = cls(
+            host=env.get("CONTINUUM_HOST", "127.0.0.1"),
+            port=_int(env, "CONTINUUM_PORT", 8080, 0, 65535),
+            config_dir=Path(config_dir) if config_dir else None,
+            data_dir=Path(env.get("CONTINUUM_DATA_DIR", "data")),
+            log_level=log_level,
+            workers=_int(env, "CONTINUUM_WORKERS", 1, 1, 64),
+            max_body_bytes=_int(env, "CONTINUUM_MAX_BODY_BYTES", DEFAULT_MAX_BODY, 1024, 1 << 30),
+            cors_origins=tuple(
+                o.strip() for o in env.get("CONTINUUM_CORS_ORIGINS", "").split(",") if o.strip()
+            ),
+            openai_api_key=env.get("OPENAI_API_KEY") or None,
+            openai_base_url=env.get("OPENAI_BASE_URL") or "https://api.openai.com/v1",
+            anthropic_api_key=env.get("ANTHROPIC_API_KEY") or None,
+            anthropic_base_url=env.get("ANTHROPIC_BASE_URL") or "https://api.anthropic.com",
+            ollama_base_url=env.get("OLLAMA_BASE_URL") or "http://localhost:11434",
+            llama_base_url=env.get("LLAMA_BASE_URL") or None,
+            llama_api_key=env.get("LLAMA_API_KEY") or None,
+            llama_models=tuple(
+                m.strip() for m in env.get("LLAMA_MODELS", "").split(",") if m.strip()
+            ),
+            redis_url=env.get("CONTINUUM_REDIS_URL") or None,
+            database_url=env.get("CONTINUUM_DATABASE_URL") or None,
+            admin_key=env.get("CONTINUUM_ADMIN_KEY") or None,
+            environ=env,
+        )
+        return replace(settings, **{k: v for k, v in overrides.items() if v is not None})
+
+    @property
+    def is_loopback(self) -> bool:
+        return self.host in ("127.0.0.1", "localhost", "::1") or self.host.startswith("127.")
