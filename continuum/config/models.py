@@ -60,7 +60,8 @@ class ModelEntry(BaseModel):
         if inline and data.get("deployments") is not None:
             raise ValueError("give either provider (inline) or deployments, not both")
         if inline:
-            return {"id": data.get("id"), "owned_by": data.get("owned_by"), "deployments": [inline]}
+            named = {k: v for k, v in data.items() if k in ("id", "owned_by")}
+            return {**named, "deployments": [inline]}
         if not data.get("deployments"):
             raise ValueError("needs a provider (or a deployments list)")
         return data
