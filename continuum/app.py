@@ -29,7 +29,7 @@ from continuum.limits.unlimited import Unlimited
 from continuum.providers import registry
 from continuum.providers.base import Provider
 from continuum.routing.router import Router
-from continuum.routing.table import ModelRoute, RoutingTable
+from continuum.routing.table import PREFIX_RULES, ModelRoute, RoutingTable
 from continuum.settings import Settings
 from continuum.usage.discard import DiscardLedger
 
@@ -79,9 +79,15 @@ def _keys(settings: Settings) -> tuple[list[tuple[str, Principal]], str | None]:
 
 
 def build_gateway(settings: Settings) -> Gateway:
-    table = RoutingTable(_routes(settings))
+    rules = (
+        [r for r in PREFIX_RULES if r.provider in registry.BUILTIN]
+        if settings.prefix_routing
+        else []
+    )
+    table = RoutingTable(_routes(settings), rules)
     entries, sample_key = _keys(settings)
     used = {d.provider for route in table.routes() for d in route.deployments}
+    used |= {rule.provider for rule in rules}
     providers = registry.build(used, settings)
     pipeline = Pipeline(
         authenticator=StaticKeys(entries),

@@ -29,6 +29,17 @@ def _int(env: Mapping[str, str], key: str, default: int, low: int, high: int) ->
     return value
 
 
+def _flag(env: Mapping[str, str], key: str) -> bool:
+    raw = env.get(key, "").strip().lower()
+    if raw in ("", "0", "false", "no", "off"):
+        return False
+    if raw in ("1", "true", "yes", "on"):
+        return True
+    raise ConfigError(
+        "environment", key, f"{raw!r} is not a boolean", f"set {key} to true or false"
+    )
+
+
 @dataclass(frozen=True, slots=True)
 class Settings:
     host: str = "127.0.0.1"
@@ -48,6 +59,8 @@ class Settings:
     llama_base_url: str | None = None
     llama_api_key: str | None = None
     llama_models: tuple[str, ...] = ()
+    # Route unknown "claude-*" / "gpt-*" / "o1…" names by prefix (off: typos stay 404s).
+    prefix_routing: bool = False
     # Shared state for several replicas (used when set).
     redis_url: str | None = None
     database_url: str | None = None
@@ -90,6 +103,7 @@ class Settings:
             llama_models=tuple(
                 m.strip() for m in env.get("LLAMA_MODELS", "").split(",") if m.strip()
             ),
+            prefix_routing=_flag(env, "CONTINUUM_PREFIX_ROUTING"),
             redis_url=env.get("CONTINUUM_REDIS_URL") or None,
             database_url=env.get("CONTINUUM_DATABASE_URL") or None,
             admin_key=env.get("CONTINUUM_ADMIN_KEY") or None,

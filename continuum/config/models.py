@@ -19,6 +19,9 @@ from continuum.routing.table import Deployment, ModelRoute
 FIX = "see docs/configuration.md#modelsyml; each model needs an id and a provider or deployments"
 
 
+_ROUTE_KEYS = ("id", "owned_by", "request_timeout", "retries", "deployments")
+
+
 class DeploymentEntry(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -29,6 +32,8 @@ class DeploymentEntry(BaseModel):
     api_key_env: str | None = None
     weight: float = Field(default=1.0, gt=0, le=1_000_000)
     timeout: float | None = Field(default=None, gt=0, le=3600)
+    connect_timeout: float | None = Field(default=None, gt=0, le=600)
+    first_token_timeout: float | None = Field(default=None, gt=0, le=3600)
     token_delay: float | None = Field(default=None, ge=0, le=10)
 
     def deployment(self, model_id: str) -> Deployment:
@@ -48,6 +53,8 @@ class ModelEntry(BaseModel):
 
     id: str = Field(min_length=1, max_length=256)
     owned_by: str | None = None
+    request_timeout: float | None = Field(default=None, gt=0, le=3600)
+    retries: int | None = Field(default=None, ge=0, le=10)
     deployments: list[DeploymentEntry] | None = None
 
     @model_validator(mode="before")
@@ -56,11 +63,11 @@ class ModelEntry(BaseModel):
         # An entry either names one deployment inline or lists several; not both.
         if not isinstance(data, dict):
             return data
-        inline = {k: v for k, v in data.items() if k not in ("id", "owned_by", "deployments")}
+        inline = {k: v for k, v in data.items() if k not in _ROUTE_KEYS}
         if inline and data.get("deployments") is not None:
             raise ValueError("give either provider (inline) or deployments, not both")
         if inline:
-            named = {k: v for k, v in data.items() if k in ("id", "owned_by")}
+            named = {k: v for k, v in data.items() if k in _ROUTE_KEYS}
             return {**named, "deployments": [inline]}
         if not data.get("deployments"):
             raise ValueError("needs a provider (or a deployments list)")
@@ -69,7 +76,13 @@ class ModelEntry(BaseModel):
     def route(self) -> ModelRoute:
         deployments = tuple(entry.deployment(self.id) for entry in self.deployments or ())
         owner = self.owned_by or deployments[0].provider
-        return ModelRoute(id=self.id, deployments=deployments, owned_by=owner)
+        return ModelRoute(
+            id=self.id,
+            deployments=deployments,
+            owned_by=owner,
+            timeout=self.request_timeout,
+            retries=self.retries,
+        )
 
 
 class ModelsFile(BaseModel):

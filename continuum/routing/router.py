@@ -1,52 +1,174 @@
-"""Runs a request on a route's deployments, falling back while nothing has been sent."""
+"""Runs a request on a route's deployments: weighted choice, retries, fallback, timeouts.
+
+Everything here happens before the first event reaches the client. Once a deployment
+has produced an event the stream is committed to it: a later failure ends the stream
+with an ``ErrorEvent`` (never a silent truncation, never a replay of sent tokens).
+"""
 
 from __future__ import annotations
 
+import asyncio
+import random
+import time
 from collections.abc import AsyncGenerator, Mapping
+from dataclasses import dataclass
 
-from continuum.core.events import Event
+from continuum.core.events import ErrorEvent, Event
 from continuum.core.types import ChatRequest
-from continuum.errors import ContinuumError, UpstreamUnavailable
+from continuum.errors import ContinuumError, UpstreamTimeout, UpstreamUnavailable
 from continuum.providers.base import Provider
+from continuum.routing.health import Health
 from continuum.routing.table import Deployment, ModelRoute
 
 
+@dataclass(frozen=True, slots=True)
+class RetryPolicy:
+    """``retries`` extra attempts on the same deployment, with exponential backoff and jitter."""
+
+    retries: int = 1
+    backoff: float = 0.05
+    backoff_max: float = 2.0
+
+    def delay(self, attempt: int, rng: random.Random) -> float:
+        return float(min(self.backoff_max, self.backoff * 2**attempt) * (0.5 + rng.random() / 2))
+
+
+def _option(deployment: Deployment, key: str) -> float | None:
+    value = deployment.options.get(key)
+    return float(value) if value is not None else None
+
+
 class Router:
-    def __init__(self, providers: Mapping[str, Provider]):
+    def __init__(
+        self,
+        providers: Mapping[str, Provider],
+        *,
+        retry: RetryPolicy | None = None,
+        health: Health | None = None,
+        rng: random.Random | None = None,
+    ):
         self._providers = providers
+        self.retry = retry or RetryPolicy()
+        self.health = health or Health()
+        self._rng = rng or random.Random()
 
     def provider(self, deployment: Deployment) -> Provider:
         return self._providers[deployment.provider]
 
+    def order(self, route: ModelRoute) -> list[Deployment]:
+        """Healthy deployments in weighted-random order, then cooling ones, soonest back first.
+
+        Weighted order without replacement: sort by ``u ** (1 / weight)`` (Efraimidis-Spirakis),
+        so a deployment of weight 3 leads three times as often as one of weight 1.
+        """
+        deployments = route.deployments
+        if len(deployments) == 1:
+            return list(deployments)
+        healthy = [d for d in deployments if self.health.available(d.name)]
+        cooling = sorted(
+            (d for d in deployments if not self.health.available(d.name)),
+            key=lambda d: self.health.cooling_until(d.name),
+        )
+        healthy.sort(key=lambda d: self._rng.random() ** (1 / d.weight), reverse=True)
+        return healthy + cooling
+
+    async def _first(
+        self, deployment: Deployment, request: ChatRequest, deadline: float | None
+    ) -> tuple[Event | None, AsyncGenerator[Event, None]]:
+        """Open one attempt and wait for its first event within the first-token timeout."""
+        events = self.provider(deployment).stream_chat(request, deployment)
+        limit = _option(deployment, "first_token_timeout") or _option(deployment, "timeout")
+        if deadline is not None:
+            remaining = deadline - time.monotonic()
+            limit = remaining if limit is None else min(limit, remaining)
+        try:
+            async with asyncio.timeout(limit):
+                return await anext(events), events
+        except StopAsyncIteration:
+            return None, events
+        except TimeoutError:
+            await events.aclose()
+            raise UpstreamTimeout(
+                f"'{deployment.name}' sent nothing within {limit:.3g} s"
+            ) from None
+        except BaseException:
+            await events.aclose()
+            raise
+
     async def stream(
-        self, route: ModelRoute, request: ChatRequest, attempt: list[Deployment] | None = None
+        self,
+        route: ModelRoute,
+        request: ChatRequest,
+        attempt: list[Deployment] | None = None,
     ) -> AsyncGenerator[Event, None]:
         """Yield the events of the first deployment that produces one.
 
-        A retryable failure before the first event moves on to the next deployment;
-        after the first event the stream is committed to its deployment. ``attempt``,
-        when given, receives the deployment that served the request.
+        Retryable failures before the first event are retried with backoff, then fall
+        back to the next deployment; a non-retryable one is raised at once. The route's
+        ``timeout`` bounds the whole request. ``attempt`` receives the deployment that
+        served it.
         """
+        timeout = route.timeout
+        retries = self.retry.retries if route.retries is None else route.retries
+        deadline = time.monotonic() + timeout if timeout else None
         last_error: ContinuumError | None = None
-        for deployment in route.deployments:
-            events = self.provider(deployment).stream_chat(request, deployment)
-            try:
-                first = await anext(events)
-            except StopAsyncIteration:
+        for deployment in self.order(route):
+            for tries in range(retries + 1):
+                if tries:
+                    await asyncio.sleep(self.retry.delay(tries - 1, self._rng))
+                if deadline is not None and time.monotonic() >= deadline:
+                    raise last_error or UpstreamTimeout(f"'{route.id}' timed out after {timeout} s")
+                try:
+                    first, events = await self._first(deployment, request, deadline)
+                except ContinuumError as error:
+                    if not error.retryable:
+                        raise
+                    self.health.failed(deployment.name)
+                    last_error = error
+                    continue
+                self.health.succeeded(deployment.name)
+                if attempt is not None:
+                    attempt.append(deployment)
+                if first is None:
+                    return
+                async for event in self._relay(first, events, deployment, deadline):
+                    yield event
                 return
-            except ContinuumError as error:
-                await events.aclose()
-                if not error.retryable:
-                    raise
-                last_error = error
-                continue
-            if attempt is not None:
-                attempt.append(deployment)
-            try:
-                yield first
+        raise last_error or UpstreamUnavailable(f"no deployment can serve '{route.id}'")
+
+    async def _relay(
+        self,
+        first: Event,
+        events: AsyncGenerator[Event, None],
+        deployment: Deployment,
+        deadline: float | None,
+    ) -> AsyncGenerator[Event, None]:
+        """The committed stream, bounded by the deployment's total ``timeout``."""
+        total = _option(deployment, "timeout")
+        ends = time.monotonic() + total if total else None
+        if deadline is not None:
+            ends = deadline if ends is None else min(ends, deadline)
+        try:
+            yield first
+            if ends is None:
                 async for event in events:
                     yield event
-            finally:
-                await events.aclose()
-            return
-        raise last_error or UpstreamUnavailable(f"no deployment can serve '{route.id}'")
+                return
+            while True:
+                try:
+                    async with asyncio.timeout_at(_loop_time(ends)):
+                        event = await anext(events)
+                except StopAsyncIteration:
+                    return
+                except TimeoutError:
+                    yield ErrorEvent(UpstreamTimeout(f"'{deployment.name}' did not finish in time"))
+                    return
+                yield event
+        finally:
+            await events.aclose()
+
+
+def _loop_time(monotonic_deadline: float) -> float:
+    """Convert a ``time.monotonic`` deadline to the running loop's clock."""
+    loop = asyncio.get_running_loop()
+    return loop.time() + (monotonic_deadline - time.monotonic())

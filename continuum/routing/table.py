@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -29,13 +30,35 @@ class ModelRoute:
     deployments: tuple[Deployment, ...]
     owned_by: str = "continuum"
     created: int = 0
+    timeout: float | None = None  # the whole request, retries and fallbacks included
+    retries: int | None = None  # extra attempts per deployment; None: the router's default
+
+
+@dataclass(frozen=True, slots=True)
+class PrefixRule:
+    """Routes a model id unknown to the table to ``provider`` when it matches ``pattern``."""
+
+    pattern: str
+    provider: str
+
+    def matches(self, model: str) -> bool:
+        return re.match(self.pattern, model) is not None
+
+
+# Off unless enabled (CONTINUUM_PREFIX_ROUTING): a typo should not reach a paid provider.
+PREFIX_RULES = (
+    PrefixRule(r"claude-", "anthropic"),
+    PrefixRule(r"(gpt-|chatgpt-|text-embedding-)", "openai"),
+    PrefixRule(r"o[0-9]", "openai"),
+)
 
 
 class RoutingTable:
-    """Public model ids in configuration order."""
+    """Public model ids in configuration order, plus optional prefix rules for the rest."""
 
-    def __init__(self, routes: Iterable[ModelRoute]):
+    def __init__(self, routes: Iterable[ModelRoute], prefix_rules: Iterable[PrefixRule] = ()):
         self._routes: dict[str, ModelRoute] = {route.id: route for route in routes}
+        self.prefix_rules = tuple(prefix_rules)
 
     def __iter__(self) -> Iterator[ModelRoute]:
         return iter(self._routes.values())
@@ -48,6 +71,12 @@ class RoutingTable:
 
     def get(self, model: str) -> ModelRoute:
         route = self._routes.get(model)
-        if route is None:
-            raise ModelNotFound(f"The model '{model}' does not exist", param="model")
+        if route is not None:
+            return route
+        for rule in self.prefix_rules:
+            if rule.matches(model):
+                return ModelRoute(
+                    model, (Deployment(rule.provider, model),), owned_by=rule.provider
+                )
+        raise ModelNotFound(f"The model '{model}' does not exist", param="model")
         return route

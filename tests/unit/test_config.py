@@ -219,7 +219,9 @@ def test_missing_config_dir_fails(tmp_path: Path) -> None:
 
 
 def test_sample_key_refuses_non_loopback_but_users_file_allows_it(tmp_path: Path) -> None:
-    with pytest.raises(ConfigError, match=r"refusing to bind 0\.0\.0\.0 with the sample credential"):
+    with pytest.raises(
+        ConfigError, match=r"refusing to bind 0\.0\.0\.0 with the sample credential"
+    ):
         build_gateway(Settings.from_env({}, host="0.0.0.0", data_dir=tmp_path / "d"))
     write(tmp_path, "users.yml", 'users:\n  - {token: "0123456789abcdef-x", name: "a"}')
     gateway = build_gateway(
@@ -240,3 +242,34 @@ def test_sample_key_is_generated_once_and_kept(tmp_path: Path) -> None:
         Settings.from_env({}, config_dir=empty, data_dir=tmp_path / "other")
     ).sample_key
     assert other != first
+
+
+def test_route_level_timeout_and_retries_stay_out_of_the_inline_deployment(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        "models.yml",
+        """
+models:
+  - id: "fast"
+    provider: "openai"
+    timeout: 20
+    first_token_timeout: 2
+    connect_timeout: 1
+    request_timeout: 45
+    retries: 0
+""",
+    )
+    (route,) = load_models(path, PROVIDERS)
+    assert (route.timeout, route.retries) == (45, 0)
+    assert dict(route.deployments[0].options) == {
+        "timeout": 20,
+        "first_token_timeout": 2,
+        "connect_timeout": 1,
+    }
+
+
+def test_prefix_routing_flag(tmp_path: Path) -> None:
+    assert Settings.from_env({}).prefix_routing is False
+    assert Settings.from_env({"CONTINUUM_PREFIX_ROUTING": "true"}).prefix_routing is True
+    with pytest.raises(ConfigError, match="CONTINUUM_PREFIX_ROUTING"):
+        Settings.from_env({"CONTINUUM_PREFIX_ROUTING": "maybe"})
