@@ -22,6 +22,7 @@ from continuum.config.users import load_users
 from continuum.core.context import Principal
 from continuum.core.pipeline import Pipeline
 from continuum.doors.http import errors, health
+from continuum.doors.http.fastpath import HttpApp
 from continuum.doors.http.openai import routes as openai_routes
 from continuum.doors.http.openai.wire import ChatCompletionRequest
 from continuum.errors import ConfigError
@@ -118,7 +119,7 @@ def create_app(settings: Settings | None = None, gateway: Gateway | None = None)
         finally:
             await gateway.aclose()
 
-    app = FastAPI(
+    app = HttpApp(
         title="Continuum",
         version=__version__,
         description="The universal AI gateway: OpenAI-compatible HTTP over many providers.",
@@ -137,6 +138,10 @@ def create_app(settings: Settings | None = None, gateway: Gateway | None = None)
             allow_methods=["*"],
             allow_headers=["*"],
         )
+    else:
+        # CORS needs every request to pass its middleware; without it the hot route skips
+        # FastAPI's layers (doors/http/fastpath.py).
+        app.fast_route("POST", "/v1/chat/completions", openai_routes.chat_completions)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app
 
