@@ -1,8 +1,8 @@
 """``python -m bench``: the side-by-side benchmark (see docs/performance.md).
 
-    bench/run              # full run, under ~10 minutes
-    bench/run --quick      # under 2 minutes
-    bench/run --workers 2  # adds a Continuum run with 2 worker processes
+bench/run              # full run, under ~10 minutes
+bench/run --quick      # under 2 minutes
+bench/run --workers 2  # adds a Continuum run with 2 worker processes
 """
 
 from __future__ import annotations

@@ -46,9 +46,9 @@ def _ratio_at_least(key: str, factor: float) -> Callable[[Results], bool | None]
     return met
 
 
-def _below(value: Callable[[Results, str], float | None], limit: float) -> Callable[
-    [Results], bool | None
-]:
+def _below(
+    value: Callable[[Results, str], float | None], limit: float
+) -> Callable[[Results], bool | None]:
     def met(results: Results) -> bool | None:
         ours = value(results, "continuum")
         return None if ours is None else ours < limit
@@ -74,7 +74,7 @@ ROWS = (
         _get("rps_64"),
         0,
         ratio=True,
-        target="≥ 20× LiteLLM",
+        target=">= 20x LiteLLM",
         met=_ratio_at_least("rps_64", 20),
     ),
     Row("Latency p50, 1 connection (ms)", _get("p50_ms_1"), 3),
@@ -104,7 +104,7 @@ ROWS = (
         _get("chunks_per_s_200"),
         0,
         ratio=True,
-        target="≥ 40× LiteLLM",
+        target=">= 40x LiteLLM",
         met=_ratio_at_least("chunks_per_s_200", 40),
     ),
     Row("CPU per relayed chunk, 20-chunk answers (µs)", _get("cpu_us_per_chunk_20"), 1),
@@ -139,22 +139,22 @@ ROWS = (
 
 def _cell(value: float | None, digits: int) -> str:
     if value is None or math.isnan(value):
-        return "–"
+        return "-"
     return f"{value:,.{digits}f}"
 
 
 def table(results: Results) -> str:
     names = [name for name in ("direct", "continuum", "continuum-2w", "litellm") if name in results]
     labels = [results[name].get("label", name) for name in names]
-    header = ["Measure", *labels, "Continuum ÷ LiteLLM", "Target", "Met"]
+    header = ["Measure", *labels, "Continuum / LiteLLM", "Target", "Met"]
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for row in ROWS:
         cells = [_cell(row.value(results, name), row.digits) for name in names]
         ratio = ""
         if row.ratio:
             ours, peer = row.value(results, "continuum"), row.value(results, "litellm")
-            ratio = f"{ours / peer:,.1f}×" if ours is not None and peer else "–"
+            ratio = f"{ours / peer:,.1f}x" if ours is not None and peer else "-"
         verdict = row.met(results) if row.met else None
-        met = "" if row.met is None else {True: "yes", False: "**no**", None: "–"}[verdict]
+        met = "" if row.met is None else {True: "yes", False: "**no**", None: "-"}[verdict]
         lines.append("| " + " | ".join([row.label, *cells, ratio, row.target, met]) + " |")
     return "\n".join(lines)

@@ -89,9 +89,7 @@ class Measured:
     peak_rss: int
 
 
-def _load(
-    target: Target, model: str, stream: bool, connections: int, seconds: float
-) -> Measured:
+def _load(target: Target, model: str, stream: bool, connections: int, seconds: float) -> Measured:
     service = target.measured
     before = service.cpu() if service else None
     with RssSampler(service) as sampler:
@@ -105,10 +103,6 @@ def _load(
         )
     cpu = service.cpu() - before if service and before is not None else None
     return Measured(result, cpu, sampler.peak)
-
-
-def _repeat(plan: Plan, run: Callable[[], Measured]) -> list[Measured]:
-    return [run() for _ in range(plan.repeats)]
 
 
 def _errors(runs: list[Measured]) -> int:
@@ -132,7 +126,7 @@ def measure(target: Target, plan: Plan, log: Callable[[str], None]) -> dict[str,
         out["rss_idle_mb"] = service.rss() / MiB
         log(f"  idle RSS {out['rss_idle_mb']:.1f} MB")
 
-    runs = _repeat(plan, lambda: _load(target, "bench-20", False, 64, plan.throughput_s))
+    runs = [_load(target, "bench-20", False, 64, plan.throughput_s) for _ in range(plan.repeats)]
     out["rps_64"] = median([r.result.rps for r in runs])
     out["errors_64"] = _errors(runs)
     if service is not None:
@@ -143,9 +137,10 @@ def measure(target: Target, plan: Plan, log: Callable[[str], None]) -> dict[str,
     log(f"  non-streaming, 64 connections: {out['rps_64']:.0f} req/s")
 
     for connections in (1, 16):
-        runs = _repeat(
-            plan, lambda c=connections: _load(target, "bench-20", False, c, plan.latency_s)
-        )
+        runs = [
+            _load(target, "bench-20", False, connections, plan.latency_s)
+            for _ in range(plan.repeats)
+        ]
         out[f"p50_ms_{connections}"] = median([r.result.p50_ms for r in runs])
         out[f"p99_ms_{connections}"] = median([r.result.p99_ms for r in runs])
         out[f"rps_{connections}"] = median([r.result.rps for r in runs])
@@ -168,7 +163,7 @@ def measure(target: Target, plan: Plan, log: Callable[[str], None]) -> dict[str,
         chunks = clients.first_chunks(
             target.port(model), CHAT, body(model, True), target.key, count=1, max_seconds=10
         ).chunks
-        runs = _repeat(plan, lambda m=model: _load(target, m, True, 16, plan.stream_s))
+        runs = [_load(target, model, True, 16, plan.stream_s) for _ in range(plan.repeats)]
         tag = model.removeprefix("bench-")
         out[f"chunks_per_answer_{tag}"] = chunks
         out[f"chunks_per_s_{tag}"] = median([r.result.rps * chunks for r in runs])
@@ -179,8 +174,7 @@ def measure(target: Target, plan: Plan, log: Callable[[str], None]) -> dict[str,
                 [1e6 * (r.cpu_s or 0) / max(1, r.result.requests * chunks) for r in runs]
             )
         log(
-            f"  streaming {chunks} data lines per answer: {out[f'chunks_per_s_{tag}']:.0f} "
-            "chunks/s"
+            f"  streaming {chunks} data lines per answer: {out[f'chunks_per_s_{tag}']:.0f} chunks/s"
         )
     return out
 

@@ -49,7 +49,7 @@ class FlushBeforeWaiting(Generic[T]):
             return done.value  # type: ignore[no-any-return]
         try:
             yield from self._flush().__await__()
-        except BaseException as error:  # cancelled while flushing: the step gets it
+        except BaseException as error:  # noqa: BLE001 - cancelled mid-flush: the step gets it
             try:
                 pending = step.throw(error)
             except StopIteration as done:
@@ -60,7 +60,7 @@ class FlushBeforeWaiting(Generic[T]):
             except GeneratorExit:
                 step.close()
                 raise
-            except BaseException as error:
+            except BaseException as error:  # noqa: BLE001 - delegated, as yield from does
                 try:
                     pending = step.throw(error)
                 except StopIteration as done:
