@@ -85,7 +85,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "started": stamp,
         "mode": "smoke" if args.smoke else "quick" if args.quick else "full",
         "plan": dataclasses.asdict(plan),
-        "cores": cores(),
+        "cores": os.cpu_count(),
         "cpu": platform.processor() or platform.machine(),
         "python": sys.version.split()[0],
         "loadavg_start": _loadavg(),
@@ -93,9 +93,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     results: report.Results = {}
     began = time.monotonic()
     upstreams = targets.Upstreams(workdir).start()
+    chunks: dict[str, int] = {}
+    answers: dict[str, str] = {}
     try:
         _log("direct (the fake upstream alone)")
-        results["direct"] = suite.measure(targets.direct(upstreams), plan, _log)
+        results["direct"] = suite.measure(targets.direct(upstreams), plan, _log, chunks, answers)
         chosen: list[targets.Target] = []
         if "continuum" in wanted:
             chosen.append(targets.continuum(workdir, upstreams))
@@ -107,7 +109,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             _log(f"{target.label}")
             assert target.service is not None
             with target.service:
-                results[target.name] = suite.measure(target, plan, _log)
+                results[target.name] = suite.measure(target, plan, _log, chunks, answers)
                 if not args.no_streams and target.name != "continuum-2w":
                     count = plan.peer_streams if target.name == "litellm" else plan.streams
                     results[target.name].update(

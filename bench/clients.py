@@ -18,6 +18,8 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+import orjson
+
 TERMINATOR = b"\r\n0\r\n\r\n"
 
 
@@ -46,12 +48,39 @@ def _complete(buffer: bytes) -> tuple[bool, bool]:
     return False, True  # read until close
 
 
+def dechunk(body: bytes) -> bytes:
+    """The payload of a ``Transfer-Encoding: chunked`` body."""
+    out: list[bytes] = []
+    at = 0
+    while True:
+        end = body.index(b"\r\n", at)
+        size = int(body[at:end].split(b";")[0], 16)
+        if size == 0:
+            return b"".join(out)
+        out.append(body[end + 2 : end + 2 + size])
+        at = end + 4 + size
+
+
+def content_of(response: bytes) -> str:
+    """The text of a whole streamed answer: every ``delta.content`` of its data lines."""
+    head, _, body = response.partition(b"\r\n\r\n")
+    if b"transfer-encoding: chunked" in head.lower():
+        body = dechunk(body)
+    text = []
+    for line in body.split(b"\n"):
+        if line.startswith(b"data: {"):
+            for choice in orjson.loads(line[6:]).get("choices") or ():
+                text.append((choice.get("delta") or {}).get("content") or "")
+    return "".join(text)
+
+
 @dataclass(frozen=True, slots=True)
 class StreamTiming:
     ttfc_ms: list[float]
     total_ms: list[float]
     chunks: int  # data lines of one answer, [DONE] excluded
     errors: int
+    content: str  # the text of the last answer
 
     @property
     def ttfc_p50(self) -> float:
@@ -80,7 +109,8 @@ def first_chunks(
     request = request_bytes("127.0.0.1", port, path, body, key)
     ttfc: list[float] = []
     total: list[float] = []
-    chunks, errors = 0, 0
+    chunks, errors, content = 0, 0, ""
+    last = b""
     sock: socket.socket | None = None
     deadline = time.monotonic() + max_seconds
     try:
@@ -112,6 +142,7 @@ def first_chunks(
                 ttfc.append((first - started) * 1000)
                 total.append((ended - started) * 1000)
                 chunks = buffer.count(b"data: ") - buffer.count(b"data: [DONE]")
+                last = buffer
             else:
                 errors += 1
             if close or not ok:
@@ -120,7 +151,9 @@ def first_chunks(
     finally:
         if sock is not None:
             sock.close()
-    return StreamTiming(ttfc, total, chunks, errors)
+    if ttfc:
+        content = content_of(last)
+    return StreamTiming(ttfc, total, chunks, errors, content)
 
 
 @dataclass(frozen=True, slots=True)

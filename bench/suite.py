@@ -109,8 +109,20 @@ def _errors(runs: list[Measured]) -> int:
     return sum(run.result.errors for run in runs)
 
 
-def measure(target: Target, plan: Plan, log: Callable[[str], None]) -> dict[str, Any]:
-    """Every measurement on one running target (started and stopped by the caller)."""
+def measure(
+    target: Target,
+    plan: Plan,
+    log: Callable[[str], None],
+    upstream_chunks: dict[str, int],
+    answers: dict[str, str],
+) -> dict[str, Any]:
+    """Every measurement on one running target (started and stopped by the caller).
+
+    ``upstream_chunks`` maps a model to the data lines the upstream sends per answer,
+    filled in by the direct run (measured first); chunks/s counts those, so a gateway
+    that adds lines of its own (a role chunk, a usage chunk) gets no credit for them.
+    ``answers`` likewise holds the direct path's streamed text, to check each gateway's.
+    """
     service = target.measured
     out: dict[str, Any] = {"label": target.label}
     port = target.port("bench-20")
@@ -160,21 +172,33 @@ def measure(target: Target, plan: Plan, log: Callable[[str], None]) -> dict[str,
     log(f"  time to first chunk: p50 {timing.ttfc_p50:.3f} ms ({len(timing.ttfc_ms)} streams)")
 
     for model in ("bench-20", "bench-200"):
-        chunks = clients.first_chunks(
+        probe = clients.first_chunks(
             target.port(model), CHAT, body(model, True), target.key, count=1, max_seconds=10
-        ).chunks
+        )
+        chunks = probe.chunks
+        upstream_chunks.setdefault(model, chunks)
+        answers.setdefault(model, probe.content)
+        # A gateway that cuts a stream short would relay fewer chunks for less work.
+        out[f"complete_answer_{model.removeprefix('bench-')}"] = probe.content == answers[model]
+        if probe.content != answers[model]:
+            log(
+                f"  WARNING: {target.name} relayed {len(probe.content)} of "
+                f"{len(answers[model])} characters of a {model} answer"
+            )
+        relayed = upstream_chunks[model]
         runs = [_load(target, model, True, 16, plan.stream_s) for _ in range(plan.repeats)]
         tag = model.removeprefix("bench-")
         out[f"chunks_per_answer_{tag}"] = chunks
-        out[f"chunks_per_s_{tag}"] = median([r.result.rps * chunks for r in runs])
+        out[f"chunks_per_s_{tag}"] = median([r.result.rps * relayed for r in runs])
         out[f"streams_per_s_{tag}"] = median([r.result.rps for r in runs])
         out[f"errors_stream_{tag}"] = _errors(runs)
         if service is not None:
             out[f"cpu_us_per_chunk_{tag}"] = median(
-                [1e6 * (r.cpu_s or 0) / max(1, r.result.requests * chunks) for r in runs]
+                [1e6 * (r.cpu_s or 0) / max(1, r.result.requests * relayed) for r in runs]
             )
         log(
-            f"  streaming {chunks} data lines per answer: {out[f'chunks_per_s_{tag}']:.0f} chunks/s"
+            f"  streaming {relayed} upstream chunks per answer ({chunks} sent): "
+            f"{out[f'chunks_per_s_{tag}']:.0f} chunks/s"
         )
     return out
 

@@ -11,6 +11,7 @@ process so the answer's shape is fixed per model:
 
 from __future__ import annotations
 
+import os
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -45,11 +46,15 @@ SHAPES = (
 
 
 def upstream_argv(port: int, shape: UpstreamShape) -> list[str]:
-    """The fake OpenAI-compatible upstream shipped in the package (continuum.testing)."""
+    """The fake OpenAI-compatible upstream shipped in the package (continuum.testing).
+
+    ``BENCH_UPSTREAM`` (a command, split on spaces) replaces the ``python -m`` part, to
+    measure another upstream that takes the same options.
+    """
+    command = os.environ.get("BENCH_UPSTREAM")
+    head = command.split() if command else [sys.executable, "-m", "continuum.testing"]
     return [
-        sys.executable,
-        "-m",
-        "continuum.testing",
+        *head,
         "fake-openai",
         "--host",
         "127.0.0.1",
