@@ -13,7 +13,6 @@ import dataclasses
 import datetime
 import os
 import platform
-import resource
 import sys
 import time
 from collections.abc import Sequence
@@ -23,10 +22,8 @@ from typing import Any
 import orjson
 
 from bench import report, suite, targets
-from bench.procs import cores
-
-RESULTS = Path(__file__).resolve().parent / "results"
-FILES = 65536
+from bench.procs import prepare_process
+from bench.targets import RESULTS
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -47,18 +44,6 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _prepare_process() -> None:
-    # Thousands of held streams need thousands of descriptors here and in the gateway
-    # (which inherits this limit): raise it as far as the kernel lets us.
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    for limit in (max(FILES, hard), hard):
-        with contextlib.suppress(ValueError, OSError):
-            resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, min(FILES, limit)), limit))
-            break
-    if cores() >= 2:
-        os.sched_setaffinity(0, {int(targets.CLIENT_CPUS)})
-
-
 def _log(message: str) -> None:
     print(message, flush=True)
 
@@ -71,7 +56,7 @@ def _loadavg() -> str:
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     plan = suite.SMOKE if args.smoke else suite.QUICK if args.quick else suite.FULL
-    _prepare_process()
+    prepare_process(int(targets.CLIENT_CPUS))
     stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
     workdir = args.out / f"run-{stamp}"
     workdir.mkdir(parents=True, exist_ok=True)

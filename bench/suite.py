@@ -32,11 +32,14 @@ class Plan:
     streams: int  # concurrent slow streams held by Continuum
     peer_streams: int  # ... by the peer, which opens them far more slowly
     stream_open_timeout: float
+    latency_connections: tuple[int, ...] = (1, 16)
+    stream_models: tuple[str, ...] = ("bench-20", "bench-200")
 
 
 FULL = Plan(3, 8, 5, 6, 2000, 8, 10_000, 1_000, 150)
 QUICK = Plan(1, 3, 2, 3, 300, 3, 2_000, 200, 40)
-SMOKE = Plan(1, 1, 1, 1, 10, 1, 20, 10, 10)
+# Seconds long: only checks that every part of the harness still works (tests/bench).
+SMOKE = Plan(1, 1, 1, 1, 10, 1, 20, 10, 10, (1,), ("bench-20",))
 
 
 def body(model: str, stream: bool) -> bytes:
@@ -132,7 +135,8 @@ def measure(
     shape = clients.first_chunks(port, CHAT, stream_20, target.key, count=20, max_seconds=5)
     if shape.errors or not shape.ttfc_ms:
         raise RuntimeError(f"{target.name}: warm-up streaming requests failed")
-    _load(target, "bench-20", False, 4, 1)
+    if plan.repeats > 1 or plan.throughput_s > 1:
+        _load(target, "bench-20", False, 4, 1)
     if service is not None:
         time.sleep(1.0)
         out["rss_idle_mb"] = service.rss() / MiB
@@ -148,7 +152,7 @@ def measure(
         out["rss_load_mb"] = max(r.peak_rss for r in runs) / MiB
     log(f"  non-streaming, 64 connections: {out['rps_64']:.0f} req/s")
 
-    for connections in (1, 16):
+    for connections in plan.latency_connections:
         runs = [
             _load(target, "bench-20", False, connections, plan.latency_s)
             for _ in range(plan.repeats)
@@ -171,7 +175,7 @@ def measure(
     out["ttfc_errors"] = timing.errors
     log(f"  time to first chunk: p50 {timing.ttfc_p50:.3f} ms ({len(timing.ttfc_ms)} streams)")
 
-    for model in ("bench-20", "bench-200"):
+    for model in plan.stream_models:
         probe = clients.first_chunks(
             target.port(model), CHAT, body(model, True), target.key, count=1, max_seconds=10
         )

@@ -22,6 +22,7 @@ from bench.procs import Service, free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 LITELLM_VENV = ROOT / "bench" / ".venv-litellm"
+RESULTS = ROOT / "bench" / "results"
 KEY = "bench-key-0123456789abcdef"
 CHAT = "/v1/chat/completions"
 # Cores: the gateway alone on core 1; upstreams, wrk and this harness on core 0.
