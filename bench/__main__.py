@@ -33,6 +33,11 @@ def _parser() -> argparse.ArgumentParser:
     mode.add_argument("--smoke", action="store_true", help="seconds-long check of the harness")
     parser.add_argument("--workers", type=int, default=1, help="also run Continuum with N workers")
     parser.add_argument("--no-litellm", action="store_true", help="skip LiteLLM even if set up")
+    parser.add_argument(
+        "--local",
+        action="store_true",
+        help="also measure Continuum serving its local echo model (no upstream hop)",
+    )
     parser.add_argument("--no-streams", action="store_true", help="skip the held-streams test")
     parser.add_argument(
         "--only",
@@ -84,18 +89,23 @@ def main(argv: Sequence[str] | None = None) -> int:
         _log("direct (the fake upstream alone)")
         results["direct"] = suite.measure(targets.direct(upstreams), plan, _log, chunks, answers)
         chosen: list[targets.Target] = []
-        if "continuum" in wanted:
+        proxied = targets.openai_provider_available()
+        if "continuum" in wanted and proxied:
             chosen.append(targets.continuum(workdir, upstreams))
+        if "continuum" in wanted and (args.local or not proxied):
+            if not proxied:
+                _log("This Continuum has no 'openai' provider: measuring its local model.")
+            chosen.append(targets.continuum(workdir, upstreams, local=True))
         if with_litellm:
             chosen.append(targets.litellm(workdir, upstreams))
         if "continuum" in wanted and args.workers > 1:
-            chosen.append(targets.continuum(workdir, upstreams, args.workers))
+            chosen.append(targets.continuum(workdir, upstreams, args.workers, local=not proxied))
         for target in chosen:
             _log(f"{target.label}")
             assert target.service is not None
             with target.service:
                 results[target.name] = suite.measure(target, plan, _log, chunks, answers)
-                if not args.no_streams and target.name != "continuum-2w":
+                if not args.no_streams and target.workers == 1:
                     count = plan.peer_streams if target.name == "litellm" else plan.streams
                     results[target.name].update(
                         suite.hold(target, count, plan.stream_open_timeout, _log)

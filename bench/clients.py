@@ -191,12 +191,12 @@ async def _one_stream(
         async with gate:  # bounds the connects in flight, not the streams held
             reader, writer = await asyncio.open_connection("127.0.0.1", port)
             writer.write(request)
-            buffer = b""
-            while b"data: " not in buffer:
-                data = await reader.read(65536)
-                if not data:
-                    return False
-                buffer += data
+        buffer = b""
+        while b"data: " not in buffer:
+            data = await reader.read(65536)
+            if not data:
+                return False
+            buffer += data
         if not buffer.startswith(b"HTTP/1.1 200"):
             return False
         tally.settle(True)

@@ -143,18 +143,33 @@ def _cell(value: float | None, digits: int) -> str:
     return f"{value:,.{digits}f}"
 
 
+def _as_ours(results: Results, ours: str) -> Results:
+    """The results with ``ours`` (the measured Continuum) under the name the checks use."""
+    return {**results, "continuum": results.get(ours, {})}
+
+
 def table(results: Results) -> str:
-    names = [name for name in ("direct", "continuum", "continuum-2w", "litellm") if name in results]
+    order = (
+        "direct",
+        "continuum",
+        "continuum-local",
+        "continuum-2w",
+        "continuum-2w-local",
+        "litellm",
+    )
+    names = [name for name in order if name in results]
+    ours = "continuum" if "continuum" in results else "continuum-local"
     labels = [results[name].get("label", name) for name in names]
-    header = ["Measure", *labels, "Continuum / LiteLLM", "Target", "Met"]
+    header = ["Measure", *labels, f"{results.get(ours, {}).get('label', ours)} / LiteLLM"]
+    header += ["Target", "Met"]
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for row in ROWS:
         cells = [_cell(row.value(results, name), row.digits) for name in names]
         ratio = ""
         if row.ratio:
-            ours, peer = row.value(results, "continuum"), row.value(results, "litellm")
-            ratio = f"{ours / peer:,.1f}x" if ours is not None and peer else "-"
-        verdict = row.met(results) if row.met else None
+            mine, peer = row.value(results, ours), row.value(results, "litellm")
+            ratio = f"{mine / peer:,.1f}x" if mine is not None and peer else "-"
+        verdict = row.met(_as_ours(results, ours)) if row.met else None
         met = "" if row.met is None else {True: "yes", False: "**no**", None: "-"}[verdict]
         lines.append("| " + " | ".join([row.label, *cells, ratio, row.target, met]) + " |")
     return "\n".join(lines)

@@ -39,6 +39,13 @@ class UpstreamShape:
     chunk_delay: float
 
 
+def prompt(model: str) -> str:
+    """The bench prompt for ``model``: as many words as its answer has chunks."""
+    shape = next(s for s in SHAPES if s.model == model)
+    words = ("gateways", "relay", "tokens", "quickly", "and", "quietly")
+    return " ".join(words[i % len(words)] for i in range(shape.chunks))
+
+
 SHAPES = (
     UpstreamShape("bench-20", 20, 0.0),
     UpstreamShape("bench-200", 200, 0.0),
@@ -107,6 +114,8 @@ class Target:
     service: Service | None  # None: the direct path (each model is its own upstream)
     upstreams: Upstreams
     key: str | None = KEY
+    workers: int = 1
+    local: bool = False  # Continuum serving its local model instead of the upstream
 
     def port(self, model: str) -> int:
         return self.service.port if self.service else self.upstreams.port(model)
@@ -119,18 +128,32 @@ class Target:
         return self.service
 
 
-def _continuum_config(workdir: Path, upstreams: Upstreams) -> Path:
-    config = workdir / "continuum-config"
+def _continuum_config(workdir: Path, upstreams: Upstreams, local: bool) -> Path:
+    config = workdir / ("continuum-local-config" if local else "continuum-config")
     config.mkdir(parents=True, exist_ok=True)
-    models = [
-        {
-            "id": shape.model,
-            "provider": "openai",
-            "base_url": upstreams.base_url(shape.model),
-            "api_key": "sk-upstream-fake",
-        }
-        for shape in SHAPES
-    ]
+    models: list[dict[str, object]]
+    if local:
+        # The local echo model answers the bench prompt (one word per upstream chunk)
+        # word by word: the same shape as the fake upstream, without the upstream hop.
+        models = [
+            {
+                "id": shape.model,
+                "provider": "local",
+                "upstream_model": "echo",
+                **({"token_delay": shape.chunk_delay} if shape.chunk_delay else {}),
+            }
+            for shape in SHAPES
+        ]
+    else:
+        models = [
+            {
+                "id": shape.model,
+                "provider": "openai",
+                "base_url": upstreams.base_url(shape.model),
+                "api_key": "sk-upstream-fake",
+            }
+            for shape in SHAPES
+        ]
     (config / "models.yml").write_text(yaml.safe_dump({"models": models}))
     users = [
         {
@@ -145,8 +168,9 @@ def _continuum_config(workdir: Path, upstreams: Upstreams) -> Path:
     return config
 
 
-def continuum(workdir: Path, upstreams: Upstreams, workers: int = 1) -> Target:
-    config = _continuum_config(workdir, upstreams)
+def continuum(workdir: Path, upstreams: Upstreams, workers: int = 1, local: bool = False) -> Target:
+    """Continuum in front of the fake upstream (``local``: serving its local echo model)."""
+    config = _continuum_config(workdir, upstreams, local)
     port = free_port()
     argv = [
         sys.executable,
@@ -158,7 +182,7 @@ def continuum(workdir: Path, upstreams: Upstreams, workers: int = 1) -> Target:
         "--config-dir",
         str(config),
         "--data-dir",
-        str(workdir / f"continuum-data-{workers}"),
+        str(workdir / f"continuum-data-{workers}{'-local' if local else ''}"),
         "--log-level",
         "warning",
     ]
@@ -168,8 +192,17 @@ def continuum(workdir: Path, upstreams: Upstreams, workers: int = 1) -> Target:
         cpus = "0,1"  # two workers cannot share one core usefully: they get both
     name = "continuum" if workers == 1 else f"continuum-{workers}w"
     label = "Continuum" if workers == 1 else f"Continuum ({workers} workers)"
+    if local:
+        name, label = f"{name}-local", f"{label}, local model"
     service = Service(name, argv, port, cpus, log=workdir / f"{name}.log")
-    return Target(name, label, service, upstreams)
+    return Target(name, label, service, upstreams, workers=workers, local=local)
+
+
+def openai_provider_available() -> bool:
+    """Whether this Continuum has the OpenAI-compatible provider (issue 3)."""
+    from continuum.providers.registry import BUILTIN
+
+    return "openai" in BUILTIN
 
 
 def litellm_available() -> bool:

@@ -23,6 +23,7 @@ from continuum.core.context import Principal
 from continuum.core.pipeline import Pipeline
 from continuum.doors.http import errors, health
 from continuum.doors.http.fastpath import HttpApp
+from continuum.doors.http.ids import RequestIds
 from continuum.doors.http.openai import routes as openai_routes
 from continuum.doors.http.openai.wire import ChatCompletionRequest
 from continuum.errors import ConfigError
@@ -128,6 +129,7 @@ def create_app(settings: Settings | None = None, gateway: Gateway | None = None)
     app.state.gateway = gateway
     app.state.pipeline = gateway.pipeline
     app.state.settings = gateway.settings
+    app.state.request_ids = RequestIds()
     errors.install(app)
     app.include_router(health.router)
     app.include_router(openai_routes.router)
