@@ -61,7 +61,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     samples: list[dict[str, float]] = []
     requests = errors = 0
     try:
-        target = targets.continuum(workdir, upstreams)
+        local = not targets.openai_provider_available()
+        target = targets.continuum(workdir, upstreams, local=local)
         assert target.service is not None
         with target.service as service:
             began = time.monotonic()
