@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from continuum.doors.http.sse import FLUSH_BYTES, EventStreamResponse, FlushBeforeWaiting
+from continuum.doors.http.sse import FLUSH_BYTES, Coalesce, EventStreamResponse
 
 
 async def test_disconnect_cancels_a_stalled_producer_at_once() -> None:
@@ -150,48 +150,50 @@ async def test_disconnect_while_a_write_is_blocked_closes_the_producer() -> None
     assert closed.is_set()
 
 
-async def test_flush_before_waiting_returns_ready_values_without_flushing() -> None:
-    flushes: list[int] = []
-
-    async def flush() -> None:
-        flushes.append(1)
-
-    async def ready() -> int:
-        return 7
-
-    async def later() -> int:
-        await asyncio.sleep(0)
-        return 8
-
-    assert await FlushBeforeWaiting(ready(), flush) == 7
-    assert flushes == []
-    assert await FlushBeforeWaiting(later(), flush) == 8
-    assert flushes == [1]
+async def _body_of(*steps: bytes | float | Exception) -> AsyncIterator[bytes]:
+    for step in steps:
+        if isinstance(step, bytes):
+            yield step
+        elif isinstance(step, Exception):
+            raise step
+        else:
+            await asyncio.sleep(step)
 
 
-async def test_flush_before_waiting_passes_errors_and_cancellation_through() -> None:
-    async def flush() -> None:
+async def test_coalesce_gathers_ready_chunks_and_returns_the_tail() -> None:
+    writes: list[bytes] = []
+
+    async def write(data: bytes) -> None:
+        writes.append(data)
+
+    tail = await Coalesce(_body_of(b"a", b"b", 0.0, b"c", b"d"), write)
+    assert writes == [b"ab"]  # written when the body was about to wait
+    assert tail == b"cd"  # still gathered when it ended: the caller's final write
+    assert await Coalesce(_body_of(), write) == b""
+
+
+async def test_coalesce_passes_errors_and_cancellation_through() -> None:
+    async def write(data: bytes) -> None:
         return None
 
-    async def fails() -> int:
-        await asyncio.sleep(0)
-        raise ValueError("upstream broke")
-
     with pytest.raises(ValueError, match="upstream broke"):
-        await FlushBeforeWaiting(fails(), flush)
+        await Coalesce(_body_of(b"a", 0.0, ValueError("upstream broke")), write)
 
     cleaned = asyncio.Event()
 
-    async def slow() -> int:
+    async def slow() -> AsyncIterator[bytes]:
         try:
+            yield b"a"
             await asyncio.sleep(30)
+            yield b"b"
         finally:
             cleaned.set()
-        return 0
 
-    task = asyncio.ensure_future(FlushBeforeWaiting(slow(), flush))
+    body = slow()
+    task = asyncio.ensure_future(Coalesce(body, write))
     await asyncio.sleep(0.01)
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task
+    await body.aclose()
     assert cleaned.is_set()
