@@ -82,7 +82,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     }
     results: report.Results = {}
     began = time.monotonic()
-    upstreams = targets.Upstreams(workdir).start()
+    upstreams = targets.Upstreams(workdir, plan.slow_delay).start()
     chunks: dict[str, int] = {}
     answers: dict[str, str] = {}
     try:

@@ -54,13 +54,14 @@ SHAPES = (
 
 
 def upstream_argv(port: int, shape: UpstreamShape) -> list[str]:
-    """The fake OpenAI-compatible upstream shipped in the package (continuum.testing).
+    """The fake OpenAI-compatible upstream: ``bench/upstream.py``, built to cost nothing.
 
-    ``BENCH_UPSTREAM`` (a command, split on spaces) replaces the ``python -m`` part, to
-    measure another upstream that takes the same options.
+    ``BENCH_UPSTREAM`` (a command, split on spaces) replaces the ``python -m bench.upstream``
+    part to measure behind another upstream taking the same options, for example
+    ``BENCH_UPSTREAM="python -m continuum.testing"`` for the package's fake.
     """
     command = os.environ.get("BENCH_UPSTREAM")
-    head = command.split() if command else [sys.executable, "-m", "continuum.testing"]
+    head = command.split() if command else [sys.executable, "-m", "bench.upstream"]
     return [
         *head,
         "fake-openai",
@@ -80,10 +81,18 @@ class Upstreams:
     """One fake upstream process per model shape, all on the client core."""
 
     workdir: Path
+    slow_delay: float = SLOW_CHUNK_DELAY
     services: dict[str, Service] = field(default_factory=dict)
 
+    @property
+    def shapes(self) -> tuple[UpstreamShape, ...]:
+        return tuple(
+            UpstreamShape(s.model, s.chunks, self.slow_delay) if s.chunk_delay else s
+            for s in SHAPES
+        )
+
     def start(self) -> Upstreams:
-        for shape in SHAPES:
+        for shape in self.shapes:
             port = free_port()
             self.services[shape.model] = Service(
                 f"upstream-{shape.model}",
@@ -142,7 +151,7 @@ def _continuum_config(workdir: Path, upstreams: Upstreams, local: bool) -> Path:
                 "upstream_model": "echo",
                 **({"token_delay": shape.chunk_delay} if shape.chunk_delay else {}),
             }
-            for shape in SHAPES
+            for shape in upstreams.shapes
         ]
     else:
         models = [
@@ -152,7 +161,7 @@ def _continuum_config(workdir: Path, upstreams: Upstreams, local: bool) -> Path:
                 "base_url": upstreams.base_url(shape.model),
                 "api_key": "sk-upstream-fake",
             }
-            for shape in SHAPES
+            for shape in upstreams.shapes
         ]
     (config / "models.yml").write_text(yaml.safe_dump({"models": models}))
     users = [
@@ -221,7 +230,7 @@ def litellm(workdir: Path, upstreams: Upstreams) -> Target:
                 "api_key": "sk-upstream-fake",
             },
         }
-        for shape in SHAPES
+        for shape in upstreams.shapes
     ]
     config.write_text(
         yaml.safe_dump({"model_list": models, "general_settings": {"master_key": KEY}})

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import shutil
 import subprocess
 import sys
@@ -15,10 +14,6 @@ ROOT = Path(__file__).resolve().parents[2]
 
 pytestmark = [
     pytest.mark.skipif(shutil.which("wrk") is None, reason="wrk is not installed (bench/setup)"),
-    pytest.mark.skipif(
-        importlib.util.find_spec("continuum.testing.fake_openai") is None,
-        reason="the fake OpenAI upstream is not in this tree yet",
-    ),
 ]
 
 
