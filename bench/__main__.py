@@ -106,10 +106,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             with target.service:
                 results[target.name] = suite.measure(target, plan, _log, chunks, answers)
                 if not args.no_streams and target.workers == 1:
-                    count = plan.peer_streams if target.name == "litellm" else plan.streams
-                    results[target.name].update(
-                        suite.hold(target, count, plan.stream_open_timeout, _log)
-                    )
+                    peer = target.name == "litellm"
+                    count = plan.peer_streams if peer else plan.streams
+                    timeout = plan.peer_open_timeout if peer else plan.stream_open_timeout
+                    results[target.name].update(suite.hold(target, count, timeout, _log))
     finally:
         upstreams.stop()
     meta["seconds"] = round(time.monotonic() - began, 1)

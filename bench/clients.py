@@ -197,8 +197,8 @@ async def _one_stream(
             if not data:
                 return False
             buffer += data
-        if not buffer.startswith(b"HTTP/1.1 200"):
-            return False
+        if not buffer.startswith(b"HTTP/1.1 200") or release.is_set():
+            return False  # refused, or flowing only after the memory was read
         tally.settle(True)
         settled = True
         drain = asyncio.ensure_future(_drain(reader))

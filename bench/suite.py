@@ -32,15 +32,16 @@ class Plan:
     streams: int  # concurrent slow streams held by Continuum
     peer_streams: int  # ... by the peer, which opens them far more slowly
     stream_open_timeout: float
+    peer_open_timeout: float
     slow_delay: float = 5.0  # seconds between the chunks of a held stream
     latency_connections: tuple[int, ...] = (1, 16)
     stream_models: tuple[str, ...] = ("bench-20", "bench-200")
 
 
-FULL = Plan(3, 8, 5, 6, 2000, 8, 10_000, 1_000, 150)
-QUICK = Plan(1, 3, 2, 3, 300, 3, 2_000, 200, 40)
+FULL = Plan(3, 8, 5, 6, 2000, 8, 10_000, 1_000, 150, 60)
+QUICK = Plan(1, 3, 2, 3, 300, 3, 2_000, 200, 40, 20)
 # Seconds long: only checks that every part of the harness still works (tests/bench).
-SMOKE = Plan(1, 1, 1, 1, 10, 1, 20, 10, 10, 0.5, (1,), ("bench-20",))
+SMOKE = Plan(1, 1, 1, 1, 10, 1, 20, 10, 10, 10, 0.5, (1,), ("bench-20",))
 
 
 def body(model: str, stream: bool) -> bytes:
