@@ -22,6 +22,8 @@ from continuum.config.users import load_users
 from continuum.core.context import Principal
 from continuum.core.pipeline import Pipeline
 from continuum.doors.http import errors, health
+from continuum.doors.http.fastpath import HttpApp
+from continuum.doors.http.ids import RequestIds
 from continuum.doors.http.openai import routes as openai_routes
 from continuum.doors.http.openai.wire import ChatCompletionRequest
 from continuum.errors import ConfigError
@@ -124,7 +126,7 @@ def create_app(settings: Settings | None = None, gateway: Gateway | None = None)
         finally:
             await gateway.aclose()
 
-    app = FastAPI(
+    app = HttpApp(
         title="Continuum",
         version=__version__,
         description="The universal AI gateway: OpenAI-compatible HTTP over many providers.",
@@ -133,6 +135,7 @@ def create_app(settings: Settings | None = None, gateway: Gateway | None = None)
     app.state.gateway = gateway
     app.state.pipeline = gateway.pipeline
     app.state.settings = gateway.settings
+    app.state.request_ids = RequestIds()
     errors.install(app)
     app.include_router(health.router)
     app.include_router(openai_routes.router)
@@ -143,6 +146,10 @@ def create_app(settings: Settings | None = None, gateway: Gateway | None = None)
             allow_methods=["*"],
             allow_headers=["*"],
         )
+    else:
+        # CORS needs every request to pass its middleware; without it the hot route skips
+        # FastAPI's layers (doors/http/fastpath.py).
+        app.fast_route("POST", "/v1/chat/completions", openai_routes.chat_completions)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app
 

@@ -3,16 +3,113 @@
 Starlette's ``StreamingResponse`` notices a disconnect only on its next write; a slow
 upstream would keep running until then. Here a watcher task waits on ``receive`` for
 ``http.disconnect`` and cancels the producer, whose ``finally`` closes the upstream.
+
+Chunks are coalesced without delaying any of them: whatever the producer yields while
+it can go on without waiting is gathered, and the gathered bytes are written the moment
+it is about to wait (for the upstream, a timer, anything). A fast upstream's burst of
+chunks thus costs one write instead of one per chunk, which was 80% of the CPU of a
+relayed stream, while a slow one still sees each chunk sent as soon as it exists.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Generator, Mapping
+from typing import Any, TypeVar
 
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
+
+T = TypeVar("T")
+# Gathered bytes are written at this size even if the producer could go on.
+FLUSH_BYTES = 64 * 1024
+
+
+def _drive(step: Generator[Any, Any, T], pending: Any) -> Generator[Any, Any, T]:
+    """Finish awaiting ``step``, which has just yielded ``pending`` (as ``yield from`` would)."""
+    while True:
+        try:
+            value = yield pending
+        except GeneratorExit:
+            step.close()
+            raise
+        except BaseException as error:  # noqa: BLE001 - delegated, as yield from does
+            try:
+                pending = step.throw(error)
+            except StopIteration as done:
+                return done.value  # type: ignore[no-any-return]
+        else:
+            try:
+                pending = step.send(value)
+            except StopIteration as done:
+                return done.value  # type: ignore[no-any-return]
+
+
+class Coalesce:
+    """Awaitable relaying ``body`` through ``write``, one write per burst of chunks.
+
+    Each ``anext(body)`` is first run synchronously. When it finishes there, its chunk
+    was ready and is gathered. When it yields instead, the producer is about to wait:
+    the gathered bytes are written first, then the yielded future is handed to the
+    task as if the ``anext`` had been awaited directly. Awaiting returns the bytes still
+    gathered when ``body`` ends, for the caller's final write. One generator serves
+    the whole stream, so a ready chunk costs no awaitable of its own.
+    """
+
+    __slots__ = ("_body", "_gathered", "_limit", "_write")
+
+    def __init__(
+        self,
+        body: AsyncIterator[bytes],
+        write: Callable[[bytes], Awaitable[None]],
+        limit: int = FLUSH_BYTES,
+    ):
+        self._body = body
+        self._write = write
+        self._limit = limit
+        self._gathered: list[bytes] = []
+
+    def _flush(self) -> Generator[Any, Any, None]:
+        gathered = self._gathered
+        data = gathered[0] if len(gathered) == 1 else b"".join(gathered)
+        gathered.clear()
+        yield from self._write(data).__await__()
+
+    def _wait(self, step: Generator[Any, Any, bytes], pending: Any) -> Generator[Any, Any, bytes]:
+        if self._gathered:
+            try:
+                yield from self._flush()
+            except BaseException as error:  # noqa: BLE001 - cancelled mid-write: the step gets it
+                try:
+                    pending = step.throw(error)
+                except StopIteration as done:
+                    return done.value  # type: ignore[no-any-return]
+        return (yield from _drive(step, pending))
+
+    def __await__(self) -> Generator[Any, Any, bytes]:
+        body, gathered, limit = self._body, self._gathered, self._limit
+        size = 0
+        while True:
+            step = body.__anext__().__await__()
+            try:
+                try:
+                    pending = step.send(None)
+                except StopIteration as done:
+                    chunk = done.value
+                else:
+                    size = 0  # _wait writes whatever was gathered
+                    chunk = yield from self._wait(step, pending)
+            except StopAsyncIteration:
+                break
+            gathered.append(chunk)
+            size += len(chunk)
+            if size >= limit:
+                size = 0
+                yield from self._flush()
+        tail = b"".join(gathered)
+        gathered.clear()
+        return tail
 
 
 class EventStreamResponse(Response):
@@ -48,11 +145,14 @@ class EventStreamResponse(Response):
 
     async def _produce(self, send: Send) -> None:
         body = self._body
+
+        async def write(data: bytes) -> None:
+            await send({"type": "http.response.body", "body": data, "more_body": True})
+
         try:
             await send({"type": "http.response.start", "status": 200, "headers": self.raw_headers})
-            async for chunk in body:
-                await send({"type": "http.response.body", "body": chunk, "more_body": True})
-            await send({"type": "http.response.body", "body": b"", "more_body": False})
+            tail = await Coalesce(body, write)
+            await send({"type": "http.response.body", "body": tail, "more_body": False})
         except OSError:
             pass  # the client vanished mid-write; the watcher or the close below handles it
         finally:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import secrets
 import time
 from collections.abc import AsyncGenerator, AsyncIterator
 from typing import Any
@@ -88,7 +87,7 @@ async def chat_completions(request: Request) -> Response:
     pipeline = pipeline_of(request)
     principal = await authenticate(request)
     wire = parse_chat(await read_body(request, request.app.state.settings.max_body_bytes))
-    completion_id = "chatcmpl-" + secrets.token_hex(12)
+    completion_id: str = request.app.state.request_ids.new()
     ctx = RequestContext(completion_id, principal, request.client.host if request.client else None)
     ctx.response_headers["x-request-id"] = completion_id
     request.state.response_headers = ctx.response_headers
