@@ -1,6 +1,10 @@
 """The stream every provider yields. Non-streaming answers are a fold of it (see ``stream``).
 
 ``choice`` is the index of the answer when a request asks for ``n`` > 1.
+
+Events are treated as immutable but not declared ``frozen``: a frozen dataclass
+costs 2.6x as much to build (221 ns against 84 ns for a ``TextDelta``), and one is
+built for every relayed token (see docs/performance.md).
 """
 
 from __future__ import annotations
@@ -12,13 +16,13 @@ if TYPE_CHECKING:
     from continuum.errors import ContinuumError
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class TextDelta:
     text: str
     choice: int = 0
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class ToolCallDelta:
     """A piece of a tool call. ``id`` and ``name`` come with the first piece of call ``index``."""
 
@@ -29,7 +33,7 @@ class ToolCallDelta:
     choice: int = 0
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Usage:
     prompt_tokens: int
     completion_tokens: int
@@ -39,7 +43,7 @@ class Usage:
         return self.prompt_tokens + self.completion_tokens
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Finish:
     """The end of one choice: ``stop``, ``length``, ``tool_calls`` or ``content_filter``."""
 
@@ -47,7 +51,7 @@ class Finish:
     choice: int = 0
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class ErrorEvent:
     """A failure after the first event was sent: the stream ends with it instead of truncating."""
 
