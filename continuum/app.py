@@ -22,12 +22,14 @@ from continuum.config.users import load_users
 from continuum.core.context import Principal
 from continuum.core.pipeline import Pipeline
 from continuum.doors.http import errors, health
+from continuum.doors.http import limits as limit_routes
 from continuum.doors.http.fastpath import HttpApp
 from continuum.doors.http.ids import RequestIds
 from continuum.doors.http.openai import routes as openai_routes
 from continuum.doors.http.openai.wire import ChatCompletionRequest
 from continuum.errors import ConfigError
-from continuum.limits.unlimited import Unlimited
+from continuum.limits.memory import MemoryLimiter
+from continuum.limits.redis import RedisLimiter
 from continuum.providers import registry
 from continuum.providers.base import Provider
 from continuum.routing.router import Router
@@ -44,10 +46,21 @@ class Gateway:
     pipeline: Pipeline
     providers: dict[str, Provider]
     sample_key: str | None
+    limiter: MemoryLimiter | RedisLimiter
 
     async def aclose(self) -> None:
         for provider in self.providers.values():
             await provider.aclose()
+        await self.limiter.aclose()
+
+
+def _limiter(settings: Settings) -> MemoryLimiter | RedisLimiter:
+    """Redis when configured (exact across replicas and workers), else this process's memory."""
+    if settings.redis_url:
+        from redis.asyncio import Redis
+
+        return RedisLimiter(Redis.from_url(settings.redis_url))
+    return MemoryLimiter()
 
 
 def _routes(settings: Settings) -> list[ModelRoute]:
@@ -91,14 +104,15 @@ def build_gateway(settings: Settings) -> Gateway:
     used = {d.provider for route in table.routes() for d in route.deployments}
     used |= {rule.provider for rule in rules}
     providers = registry.build(used, settings)
+    limiter = _limiter(settings)
     pipeline = Pipeline(
         authenticator=StaticKeys(entries),
         table=table,
         router=Router(providers),
-        limiter=Unlimited(),
+        limiter=limiter,
         ledger=DiscardLedger(),
     )
-    return Gateway(settings, pipeline, providers, sample_key)
+    return Gateway(settings, pipeline, providers, sample_key, limiter)
 
 
 def _openapi(app: FastAPI) -> dict[str, Any]:
@@ -135,10 +149,12 @@ def create_app(settings: Settings | None = None, gateway: Gateway | None = None)
     app.state.gateway = gateway
     app.state.pipeline = gateway.pipeline
     app.state.settings = gateway.settings
+    app.state.limiter = gateway.limiter
     app.state.request_ids = RequestIds()
     errors.install(app)
     app.include_router(health.router)
     app.include_router(openai_routes.router)
+    app.include_router(limit_routes.router)
     if gateway.settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,

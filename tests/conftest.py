@@ -58,3 +58,11 @@ def gateway(users_config: Path, tmp_path_factory: pytest.TempPathFactory) -> Ite
     )
     with serve_in_thread(create_app(settings)) as url:
         yield Running(url, users_config, data_dir)
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> Iterator[str]:
+    from tests.services import redis_server
+
+    with redis_server() as url:
+        yield url
