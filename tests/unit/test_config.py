@@ -219,7 +219,9 @@ def test_missing_config_dir_fails(tmp_path: Path) -> None:
 
 
 def test_sample_key_refuses_non_loopback_but_users_file_allows_it(tmp_path: Path) -> None:
-    with pytest.raises(ConfigError, match=r"refusing to bind 0\.0\.0\.0 with the sample credential"):
+    with pytest.raises(
+        ConfigError, match=r"refusing to bind 0\.0\.0\.0 with the sample credential"
+    ):
         build_gateway(Settings.from_env({}, host="0.0.0.0", data_dir=tmp_path / "d"))
     write(tmp_path, "users.yml", 'users:\n  - {token: "0123456789abcdef-x", name: "a"}')
     gateway = build_gateway(

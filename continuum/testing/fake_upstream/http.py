@@ -15,7 +15,7 @@ from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from http import HTTPStatus
-from typing import Any
+from typing import Any, cast
 
 import httptools
 import orjson
@@ -87,9 +87,11 @@ class _Connection(asyncio.Protocol):
 
     # asyncio.Protocol
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self._transport = transport  # type: ignore[assignment]  # uvloop's is no subclass
+        # uvloop's transports are no subclass of asyncio.Transport but behave as one.
+        live = cast(asyncio.Transport, transport)
+        self._transport = live
         self._seen = self._app.recorder.opened()
-        self._app.live.add(transport)
+        self._app.live.add(live)
 
     def data_received(self, data: bytes) -> None:
         try:
