@@ -17,7 +17,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from continuum import __version__
 from continuum.auth import sample
 from continuum.auth.keys import StaticKeys
-from continuum.config.models import default_routes, load_models
+from continuum.config.models import default_routes, llama_routes, load_models
 from continuum.config.users import load_users
 from continuum.core.context import Principal
 from continuum.core.pipeline import Pipeline
@@ -79,7 +79,7 @@ def _keys(settings: Settings) -> tuple[list[tuple[str, Principal]], str | None]:
 
 
 def build_gateway(settings: Settings) -> Gateway:
-    table = RoutingTable(_routes(settings))
+    table = RoutingTable([*_routes(settings), *llama_routes(settings)])
     entries, sample_key = _keys(settings)
     used = {d.provider for route in table.routes() for d in route.deployments}
     providers = registry.build(used, settings)

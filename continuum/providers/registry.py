@@ -6,12 +6,14 @@ from collections.abc import Callable, Iterable
 
 from continuum.providers.base import Provider
 from continuum.providers.local import LocalProvider
+from continuum.providers.openai import OpenAIProvider
 from continuum.settings import Settings
 
 ProviderFactory = Callable[[Settings], Provider]
 
 BUILTIN: dict[str, ProviderFactory] = {
     "local": lambda settings: LocalProvider(),
+    "openai": OpenAIProvider,
 }
 
 

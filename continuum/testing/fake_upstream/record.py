@@ -67,9 +67,12 @@ class Recorder:
             self._lock.notify_all()
 
     def clear(self) -> None:
+        """Forget requests and closed connections (open ones stay: they may be reused)."""
         with self._lock:
             self.requests.clear()
-            self.connections.clear()
+            self.connections = {
+                k: c for k, c in self.connections.items() if c.closed_at is None
+            }
 
     @property
     def last(self) -> SeenRequest:

@@ -1,0 +1,59 @@
+"""The OpenAI provider's embeddings and seed 004's LLAMA_* generic upstream."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import openai
+import pytest
+
+from continuum.app import build_gateway, create_app
+from continuum.config.models import llama_routes
+from continuum.errors import UpstreamRejected
+from continuum.providers.openai import OpenAIProvider
+from continuum.routing.table import Deployment
+from continuum.settings import Settings
+from continuum.testing.fake_upstream import fake_openai
+from continuum.testing.server import serve_in_thread
+
+
+async def test_embeddings_through_the_pool() -> None:
+    fake = fake_openai(api_key="sk-e")
+    with fake.run_in_thread() as url:
+        env = {"EMBED_KEY": "sk-e"}
+        provider = OpenAIProvider(Settings.from_env(env))
+        deployment = Deployment(
+            "openai", "embedder", {"base_url": f"{url}/v1", "api_key_env": "EMBED_KEY"}
+        )
+        try:
+            vectors, tokens = await provider.embed(["one", "two words"], deployment)
+            assert len(vectors) == 2 and len(vectors[0]) == 8 and tokens == 3
+            bad = Deployment("openai", "embedder", {"base_url": f"{url}/v1", "api_key": "nope"})
+            with pytest.raises(UpstreamRejected):
+                await provider.embed(["x"], bad)
+        finally:
+            await provider.aclose()
+    assert fake.recorder.requests[0].json()["input"] == ["one", "two words"]
+
+
+def test_llama_env_exposes_listed_models(tmp_path: Path) -> None:
+    assert llama_routes(Settings.from_env({})) == []
+    fake = fake_openai(api_key="sk-llama", models=("llama-3",))
+    with fake.run_in_thread() as url:
+        env = {
+            "LLAMA_BASE_URL": f"{url}/v1",
+            "LLAMA_API_KEY": "sk-llama",
+            "LLAMA_MODELS": "llama-3, qwen",
+        }
+        settings = Settings.from_env(env, data_dir=tmp_path)
+        gateway = build_gateway(settings)
+        assert {r.id for r in gateway.pipeline.table.routes()} >= {"llama-3", "qwen", "local-echo"}
+        with serve_in_thread(create_app(gateway=gateway)) as gateway_url:
+            key = gateway.sample_key
+            client = openai.OpenAI(base_url=f"{gateway_url}/v1", api_key=key, max_retries=0)
+            reply = client.chat.completions.create(
+                model="qwen", messages=[{"role": "user", "content": "hi there"}]
+            )
+            client.close()
+    assert reply.choices[0].message.content == "hi there"
+    assert fake.recorder.last.json()["model"] == "qwen"
