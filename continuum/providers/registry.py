@@ -6,6 +6,7 @@ from collections.abc import Callable, Iterable
 
 from continuum.providers.base import Provider
 from continuum.providers.local import LocalProvider
+from continuum.providers.ollama import OllamaProvider
 from continuum.providers.openai import OpenAIProvider
 from continuum.settings import Settings
 
@@ -14,6 +15,7 @@ ProviderFactory = Callable[[Settings], Provider]
 BUILTIN: dict[str, ProviderFactory] = {
     "local": lambda settings: LocalProvider(),
     "openai": OpenAIProvider,
+    "ollama": OllamaProvider,
 }
 
 

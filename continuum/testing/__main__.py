@@ -8,9 +8,12 @@ import contextlib
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from continuum.testing.fake_upstream import FakeUpstream, Fault, fake_openai
+from continuum.testing.fake_upstream import FakeUpstream, Fault, fake_ollama, fake_openai
 
-FAKES: dict[str, Callable[..., FakeUpstream]] = {"fake-openai": fake_openai}
+FAKES: dict[str, Callable[..., FakeUpstream]] = {
+    "fake-openai": fake_openai,
+    "fake-ollama": fake_ollama,
+}
 
 
 def parser() -> argparse.ArgumentParser:

@@ -16,7 +16,7 @@ import pytest
 
 from continuum.app import create_app
 from continuum.settings import Settings
-from continuum.testing.fake_upstream import FakeUpstream, fake_openai
+from continuum.testing.fake_upstream import FakeUpstream, fake_ollama, fake_openai
 from continuum.testing.server import serve_in_thread
 
 GATEWAY_KEY = "sk-gateway-user-0123456789"
@@ -41,6 +41,7 @@ class ProviderCase:
 
 CASES = {
     "openai": ProviderCase("openai", fake_openai, "/v1"),
+    "ollama": ProviderCase("ollama", fake_ollama, ""),
 }
 
 

@@ -6,7 +6,7 @@ import pytest
 
 from continuum.core.events import Finish, TextDelta, ToolCallDelta, Usage
 from continuum.errors import UpstreamError
-from continuum.providers.codecs.ndjson import NDJSONDecoder
+from continuum.providers.codecs.ndjson import MalformedLine, NDJSONDecoder
 from continuum.providers.codecs.sse import ServerSentEvent, SSEDecoder
 from continuum.providers.openai.decode import ChunkDecoder
 
@@ -92,7 +92,60 @@ def test_ndjson_split_truncated_garbage() -> None:
     assert not decoder.close()
     assert decoder.feed(b":2}\n") == [{"b": 2}]
     assert decoder.close()
-    with pytest.raises(ValueError, match="malformed"):
-        decoder.feed(b"{oops\n")
+    with pytest.raises(MalformedLine, match="malformed") as caught:
+        decoder.feed(b'{"c":3}\n{oops\n')
+    assert caught.value.items == [{"c": 3}]
     with pytest.raises(ValueError, match="longer than"):
         decoder.feed(b"x" * 100)
+
+
+# The streaming example of Ollama's API reference, "Generate a chat completion"
+# (https://github.com/ollama/ollama/blob/main/docs/api.md#chat-request-streaming),
+# and its tool-call response shape (arguments as an object).
+OLLAMA_EXAMPLE = (
+    b'{"model":"llama3.2","created_at":"2023-08-04T08:52:19.385406455-07:00",'
+    b'"message":{"role":"assistant","content":"The","images":null},"done":false}\n'
+    b'{"model":"llama3.2","created_at":"2023-08-04T19:22:45.499127Z","message":'
+    b'{"role":"assistant","content":""},"done":true,"total_duration":4883583458,'
+    b'"load_duration":1334875,"prompt_eval_count":26,"prompt_eval_duration":342546000,'
+    b'"eval_count":282,"eval_duration":4535599000}\n'
+)
+OLLAMA_TOOL = (
+    b'{"model":"llama3.2","created_at":"2024-07-22T20:33:28.123648Z","message":{"role":'
+    b'"assistant","content":"","tool_calls":[{"function":{"name":"get_current_weather",'
+    b'"arguments":{"format":"celsius","location":"Paris, FR"}}}]},"done_reason":"stop",'
+    b'"done":true,"prompt_eval_count":217,"eval_count":22}\n'
+)
+
+
+@pytest.mark.parametrize("size", [1, 5, 1000])
+def test_ollama_example_split_anywhere(size: int) -> None:
+    from continuum.providers.ollama.decode import LineDecoder
+
+    decoder = LineDecoder()
+    events = []
+    for start in range(0, len(OLLAMA_EXAMPLE), size):
+        events += decoder.feed(OLLAMA_EXAMPLE[start : start + size])
+    assert events == [TextDelta("The"), Finish("stop"), Usage(26, 282)]
+    assert decoder.done
+
+
+def test_ollama_tool_call_and_errors() -> None:
+    from continuum.providers.ollama.decode import LineDecoder
+
+    assert LineDecoder().feed(OLLAMA_TOOL) == [
+        ToolCallDelta(
+            0, '{"format":"celsius","location":"Paris, FR"}', "call_0", "get_current_weather"
+        ),
+        Finish("tool_calls"),
+        Usage(217, 22),
+    ]
+    broken = LineDecoder()
+    assert broken.feed(b'{"message":{"content":"a"},"done":false}\n{"error":"boom"}\n') == [
+        TextDelta("a")
+    ]
+    assert broken.failure is not None and "boom" in broken.failure.message
+    long = LineDecoder()
+    long._lines = NDJSONDecoder(max_line=8)
+    long.feed(b"x" * 20)
+    assert long.failure is not None

@@ -1,7 +1,8 @@
 """A sans-IO decoder of newline-delimited JSON (Ollama's streaming format).
 
 ``feed(bytes)`` returns the parsed objects of every complete line; blank lines are
-skipped; a line that is not JSON raises ``ValueError``; a line longer than
+skipped; a line that is not JSON raises ``MalformedLine`` (a ``ValueError`` that carries
+the objects decoded before it in the same piece); a line longer than
 ``max_line`` raises ``ValueError``. ``close()`` is False when a partial line remains.
 """
 
@@ -12,6 +13,12 @@ from typing import Any
 import orjson
 
 MAX_LINE = 1 << 20
+
+
+class MalformedLine(ValueError):
+    def __init__(self, message: str, items: list[Any]):
+        super().__init__(message)
+        self.items = items
 
 
 class NDJSONDecoder:
@@ -29,7 +36,7 @@ class NDJSONDecoder:
                 try:
                     items.append(orjson.loads(line))
                 except orjson.JSONDecodeError as error:
-                    raise ValueError(f"malformed NDJSON line: {line[:80]!r}") from error
+                    raise MalformedLine(f"malformed NDJSON line: {line[:80]!r}", items) from error
         return items
 
     def close(self) -> bool:

@@ -11,6 +11,7 @@ From a shell: ``python -m continuum.testing fake-openai --port 9000 --chunks 20`
 """
 
 from continuum.testing.fake_upstream.faults import Fault
+from continuum.testing.fake_upstream.ollama import fake_ollama
 from continuum.testing.fake_upstream.openai import fake_openai
 from continuum.testing.fake_upstream.record import Recorder, SeenConnection, SeenRequest
 from continuum.testing.fake_upstream.server import FakeUpstream
@@ -21,5 +22,6 @@ __all__ = [
     "Recorder",
     "SeenConnection",
     "SeenRequest",
+    "fake_ollama",
     "fake_openai",
 ]

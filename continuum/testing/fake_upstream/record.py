@@ -70,9 +70,7 @@ class Recorder:
         """Forget requests and closed connections (open ones stay: they may be reused)."""
         with self._lock:
             self.requests.clear()
-            self.connections = {
-                k: c for k, c in self.connections.items() if c.closed_at is None
-            }
+            self.connections = {k: c for k, c in self.connections.items() if c.closed_at is None}
 
     @property
     def last(self) -> SeenRequest:

@@ -57,3 +57,22 @@ def test_llama_env_exposes_listed_models(tmp_path: Path) -> None:
             client.close()
     assert reply.choices[0].message.content == "hi there"
     assert fake.recorder.last.json()["model"] == "qwen"
+
+
+async def test_ollama_embed_and_tags() -> None:
+    import httpx
+
+    from continuum.providers.ollama import OllamaProvider
+    from continuum.testing.fake_upstream import fake_ollama
+
+    fake = fake_ollama(models=("llama3:latest",))
+    with fake.run_in_thread() as url:
+        provider = OllamaProvider(Settings.from_env({"OLLAMA_BASE_URL": url}))
+        try:
+            vectors, tokens = await provider.embed(["a b"], Deployment("ollama", "nomic"))
+        finally:
+            await provider.aclose()
+        async with httpx.AsyncClient() as client:
+            tags = (await client.get(f"{url}/api/tags")).json()
+    assert len(vectors) == 1 and len(vectors[0]) == 8 and tokens == 2
+    assert tags["models"][0]["name"] == "llama3:latest"
