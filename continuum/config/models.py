@@ -32,6 +32,7 @@ class DeploymentEntry(BaseModel):
     timeout: float | None = Field(default=None, gt=0, le=3600)
     connect_timeout: float | None = Field(default=None, gt=0, le=600)
     first_token_timeout: float | None = Field(default=None, gt=0, le=3600)
+    max_tokens: int | None = Field(default=None, gt=0, le=1_000_000)
     token_delay: float | None = Field(default=None, ge=0, le=10)
 
     def deployment(self, model_id: str) -> Deployment:

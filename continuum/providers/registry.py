@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 
+from continuum.providers.anthropic import AnthropicProvider
 from continuum.providers.base import Provider
 from continuum.providers.local import LocalProvider
 from continuum.providers.ollama import OllamaProvider
@@ -16,6 +17,7 @@ BUILTIN: dict[str, ProviderFactory] = {
     "local": lambda settings: LocalProvider(),
     "openai": OpenAIProvider,
     "ollama": OllamaProvider,
+    "anthropic": AnthropicProvider,
 }
 
 

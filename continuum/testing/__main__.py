@@ -1,4 +1,9 @@
-"""``python -m continuum.testing fake-openai --port 9000 --chunks 20 --chunk-delay 0``."""
+"""Run a fake upstream from a shell.
+
+python -m continuum.testing fake-openai --port 9000 --chunks 20 --chunk-delay 0
+python -m continuum.testing fake-ollama --port 11434
+python -m continuum.testing fake-anthropic --port 9001 --api-key sk-ant-test
+"""
 
 from __future__ import annotations
 
@@ -8,11 +13,18 @@ import contextlib
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from continuum.testing.fake_upstream import FakeUpstream, Fault, fake_ollama, fake_openai
+from continuum.testing.fake_upstream import (
+    FakeUpstream,
+    Fault,
+    fake_anthropic,
+    fake_ollama,
+    fake_openai,
+)
 
 FAKES: dict[str, Callable[..., FakeUpstream]] = {
     "fake-openai": fake_openai,
     "fake-ollama": fake_ollama,
+    "fake-anthropic": fake_anthropic,
 }
 
 

@@ -16,7 +16,7 @@ import pytest
 
 from continuum.app import create_app
 from continuum.settings import Settings
-from continuum.testing.fake_upstream import FakeUpstream, fake_ollama, fake_openai
+from continuum.testing.fake_upstream import FakeUpstream, fake_anthropic, fake_ollama, fake_openai
 from continuum.testing.server import serve_in_thread
 
 GATEWAY_KEY = "sk-gateway-user-0123456789"
@@ -42,6 +42,7 @@ class ProviderCase:
 CASES = {
     "openai": ProviderCase("openai", fake_openai, "/v1"),
     "ollama": ProviderCase("ollama", fake_ollama, ""),
+    "anthropic": ProviderCase("anthropic", fake_anthropic, ""),
 }
 
 
@@ -60,8 +61,8 @@ def models_yml(case: ProviderCase, url: str) -> str:
             entry("chat", "fake-model"),
             entry("bad-key", "fake-model", key=WRONG_KEY),
             entry("late", "fake-model::latency=3", extra="    first_token_timeout: 0.3\n"),
-            entry("drops", "fake-model::drop_after=3"),
-            entry("garbled", "fake-model::malformed_after=2"),
+            entry("drops", "fake-model::drop_after=5"),
+            entry("garbled", "fake-model::malformed_after=4"),
             entry("slow", "fake-model::chunk_delay=0.05,chunks=200"),
         ]
     )

@@ -10,6 +10,7 @@ Per request: header ``x-fake-fault: status=503`` or model ``name::drop_after=3``
 From a shell: ``python -m continuum.testing fake-openai --port 9000 --chunks 20``.
 """
 
+from continuum.testing.fake_upstream.anthropic import fake_anthropic
 from continuum.testing.fake_upstream.faults import Fault
 from continuum.testing.fake_upstream.ollama import fake_ollama
 from continuum.testing.fake_upstream.openai import fake_openai
@@ -22,6 +23,7 @@ __all__ = [
     "Recorder",
     "SeenConnection",
     "SeenRequest",
+    "fake_anthropic",
     "fake_ollama",
     "fake_openai",
 ]
