@@ -159,7 +159,9 @@ class AnthropicFlavor(Flavor):
     routes: Mapping[tuple[str, str], Route] = {("POST", "/v1/messages"): messages}
 
     def authorized(self, request: SeenRequest, key: str) -> bool:
-        return request.headers.get("x-api-key") == key
+        # x-api-key is the documented header; recent official SDKs send a bearer token.
+        headers = request.headers
+        return headers.get("x-api-key") == key or headers.get("authorization") == f"Bearer {key}"
 
     def error(self, status: int, message: str) -> Reply:
         kind = _ERRORS.get(status, "api_error")
