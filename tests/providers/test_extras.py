@@ -76,3 +76,35 @@ async def test_ollama_embed_and_tags() -> None:
             tags = (await client.get(f"{url}/api/tags")).json()
     assert len(vectors) == 1 and len(vectors[0]) == 8 and tokens == 2
     assert tags["models"][0]["name"] == "llama3:latest"
+
+
+@pytest.mark.parametrize("provider_name", ["openai", "ollama", "anthropic"])
+async def test_refused_connection_and_total_timeout(provider_name: str) -> None:
+    from continuum.core.types import ChatRequest, Message
+    from continuum.errors import UpstreamError, UpstreamTimeout
+    from continuum.providers import registry
+    from continuum.testing.fake_upstream import Fault, fake_anthropic, fake_ollama
+    from continuum.testing.server import free_port
+
+    settings = Settings.from_env({})
+    provider = registry.BUILTIN[provider_name](settings)
+    request = ChatRequest("m", (Message("user", "a b c d e f"),))
+    suffix = "/v1" if provider_name == "openai" else ""
+    refused = Deployment(
+        provider_name, "m", {"base_url": f"http://127.0.0.1:{free_port()}{suffix}"}
+    )
+    try:
+        with pytest.raises(UpstreamError) as caught:
+            await anext(provider.stream_chat(request, refused))
+        assert caught.value.status == 502 and caught.value.retryable
+        make = {"openai": fake_openai, "ollama": fake_ollama, "anthropic": fake_anthropic}[
+            provider_name
+        ]
+        fake = make(fault=Fault(chunk_delay=0.05, chunks=30))
+        with fake.run_in_thread() as url:
+            slow = Deployment(provider_name, "m", {"base_url": f"{url}{suffix}", "timeout": 0.4})
+            events = [event async for event in provider.stream_chat(request, slow)]
+        assert isinstance(events[-1].error, UpstreamTimeout)  # type: ignore[union-attr]
+        assert len(events) >= 2  # some text arrived before the total timeout struck
+    finally:
+        await provider.aclose()
