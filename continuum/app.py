@@ -17,7 +17,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from continuum import __version__
 from continuum.auth import sample
 from continuum.auth.keys import StaticKeys
-from continuum.config.models import default_routes, load_models
+from continuum.config.models import default_routes, llama_routes, load_models
 from continuum.config.users import load_users
 from continuum.core.context import Principal
 from continuum.core.pipeline import Pipeline
@@ -99,7 +99,7 @@ def build_gateway(settings: Settings) -> Gateway:
         if settings.prefix_routing
         else []
     )
-    table = RoutingTable(_routes(settings), rules)
+    table = RoutingTable([*_routes(settings), *llama_routes(settings)], rules)
     entries, sample_key = _keys(settings)
     used = {d.provider for route in table.routes() for d in route.deployments}
     used |= {rule.provider for rule in rules}

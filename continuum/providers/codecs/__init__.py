@@ -1,0 +1,1 @@
+"""Sans-IO decoders of upstream stream formats: bytes in, messages out, no sockets."""

@@ -1,0 +1,67 @@
+"""The Ollama provider, on Ollama's native API (``/api/chat``, ``/api/embed``).
+
+Deployment options: ``base_url`` (default ``OLLAMA_BASE_URL``, http://localhost:11434),
+``api_key``/``api_key_env`` (sent as a bearer token, for an authenticating proxy),
+``timeout``, ``connect_timeout``, ``first_token_timeout``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator, Sequence
+from typing import Any
+
+import orjson
+
+from continuum.core.events import Event
+from continuum.core.types import ChatRequest
+from continuum.errors import UpstreamError
+from continuum.providers.ollama.decode import LineDecoder
+from continuum.providers.ollama.wire import chat_body, error_message
+from continuum.providers.streaming import relay
+from continuum.providers.upstream import Timeouts, Upstream, api_key
+from continuum.routing.table import Deployment
+from continuum.settings import Settings
+
+
+class OllamaProvider:
+    """Chat and embeddings from an Ollama server."""
+
+    name = "ollama"
+
+    def __init__(self, settings: Settings):
+        self._settings = settings
+        self._upstream = Upstream(self.name, error_message)
+
+    def _target(self, deployment: Deployment, path: str) -> tuple[str, dict[str, str], str | None]:
+        base = str(deployment.options.get("base_url") or self._settings.ollama_base_url)
+        key = api_key(deployment.options, self._settings, None)
+        headers = {"content-type": "application/json"}
+        if key:
+            headers["authorization"] = f"Bearer {key}"
+        return f"{base.rstrip('/')}{path}", headers, key
+
+    async def stream_chat(
+        self, request: ChatRequest, deployment: Deployment
+    ) -> AsyncGenerator[Event, None]:
+        url, headers, key = self._target(deployment, "/api/chat")
+        body = chat_body(request, deployment.upstream_model)
+        pieces = self._upstream.stream(url, body, headers, Timeouts.of(deployment.options), key)
+        async for event in relay(pieces, LineDecoder(), self.name):
+            yield event
+
+    async def embed(
+        self, texts: Sequence[str], deployment: Deployment
+    ) -> tuple[list[list[float]], int]:
+        """Embedding vectors for ``texts`` and the prompt tokens Ollama counted."""
+        url, headers, key = self._target(deployment, "/api/embed")
+        body = {"model": deployment.upstream_model, "input": list(texts)}
+        timeouts = Timeouts.of(deployment.options)
+        raw = b"".join([p async for p in self._upstream.stream(url, body, headers, timeouts, key)])
+        try:
+            payload: Any = orjson.loads(raw)
+            return payload["embeddings"], int(payload.get("prompt_eval_count") or 0)
+        except (orjson.JSONDecodeError, KeyError, TypeError) as error:
+            raise UpstreamError("ollama upstream sent a malformed embeddings answer") from error
+
+    async def aclose(self) -> None:
+        await self._upstream.aclose()

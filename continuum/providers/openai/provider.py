@@ -1,0 +1,81 @@
+"""The OpenAI provider: OpenAI itself and every OpenAI-compatible server.
+
+Deployment options: ``base_url`` (default ``OPENAI_BASE_URL``), ``api_key`` or
+``api_key_env`` (default ``OPENAI_API_KEY``), ``timeout``, ``connect_timeout``,
+``first_token_timeout``. The upstream is always asked to stream, with usage: a
+non-streaming client answer is the core's fold of the same events, so there is one
+code path and the gateway can fail over until the first token.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator, Sequence
+from typing import Any
+
+import orjson
+
+from continuum.core.events import Event
+from continuum.core.types import ChatRequest
+from continuum.errors import UpstreamError
+from continuum.providers.openai.decode import ChunkDecoder
+from continuum.providers.openai.wire import chat_body, error_message
+from continuum.providers.streaming import relay
+from continuum.providers.upstream import Timeouts, Upstream, api_key
+from continuum.routing.table import Deployment
+from continuum.settings import Settings
+
+
+class OpenAIProvider:
+    """Chat and embeddings over the OpenAI HTTP API."""
+
+    name = "openai"
+
+    def __init__(self, settings: Settings):
+        self._settings = settings
+        self._upstream = Upstream(self.name, error_message)
+
+    def _target(self, deployment: Deployment, path: str) -> tuple[str, dict[str, str], str | None]:
+        options = deployment.options
+        base = str(options.get("base_url") or self._settings.openai_base_url).rstrip("/")
+        key = api_key(options, self._settings, self._settings.openai_api_key)
+        headers = {"content-type": "application/json", "accept": "text/event-stream"}
+        if key:
+            headers["authorization"] = f"Bearer {key}"
+        return f"{base}{path}", headers, key
+
+    async def stream_chat(
+        self, request: ChatRequest, deployment: Deployment
+    ) -> AsyncGenerator[Event, None]:
+        url, headers, key = self._target(deployment, "/chat/completions")
+        body = chat_body(request, deployment.upstream_model)
+        pieces = self._upstream.stream(url, body, headers, Timeouts.of(deployment.options), key)
+        async for event in relay(pieces, ChunkDecoder(), self.name):
+            yield event
+
+    async def embed(
+        self, texts: Sequence[str], deployment: Deployment
+    ) -> tuple[list[list[float]], int]:
+        """Embedding vectors for ``texts`` and the prompt tokens the upstream counted."""
+        url, headers, key = self._target(deployment, "/embeddings")
+        headers["accept"] = "application/json"
+        body = {"model": deployment.upstream_model, "input": list(texts)}
+        chunks = [
+            piece
+            async for piece in self._upstream.stream(
+                url, body, headers, Timeouts.of(deployment.options), key
+            )
+        ]
+        try:
+            payload: Any = orjson.loads(b"".join(chunks))
+            vectors = [item["embedding"] for item in sorted(payload["data"], key=_index)]
+            tokens = int((payload.get("usage") or {}).get("prompt_tokens") or 0)
+        except (orjson.JSONDecodeError, KeyError, TypeError) as error:
+            raise UpstreamError("openai upstream sent a malformed embeddings answer") from error
+        return vectors, tokens
+
+    async def aclose(self) -> None:
+        await self._upstream.aclose()
+
+
+def _index(item: Any) -> int:
+    return int(item.get("index") or 0)
