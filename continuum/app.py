@@ -32,7 +32,8 @@ from continuum.limits.memory import MemoryLimiter
 from continuum.limits.redis import RedisLimiter
 from continuum.providers import registry
 from continuum.providers.base import Provider
-from continuum.routing.router import Router
+from continuum.routing.health import Health
+from continuum.routing.router import RetryPolicy, Router
 from continuum.routing.table import PREFIX_RULES, ModelRoute, RoutingTable
 from continuum.settings import Settings
 from continuum.usage.discard import DiscardLedger
@@ -108,7 +109,11 @@ def build_gateway(settings: Settings) -> Gateway:
     pipeline = Pipeline(
         authenticator=StaticKeys(entries),
         table=table,
-        router=Router(providers),
+        router=Router(
+            providers,
+            retry=RetryPolicy(retries=settings.retries),
+            health=Health(settings.cooldown_failures, settings.cooldown_seconds),
+        ),
         limiter=limiter,
         ledger=DiscardLedger(),
     )

@@ -61,6 +61,10 @@ class Settings:
     llama_models: tuple[str, ...] = ()
     # Route unknown "claude-*" / "gpt-*" / "o1…" names by prefix (off: typos stay 404s).
     prefix_routing: bool = False
+    # Resilience defaults (models.yml may override retries per model).
+    retries: int = 1
+    cooldown_failures: int = 3
+    cooldown_seconds: float = 30.0
     # Shared state for several replicas (used when set).
     redis_url: str | None = None
     database_url: str | None = None
@@ -104,6 +108,9 @@ class Settings:
                 m.strip() for m in env.get("LLAMA_MODELS", "").split(",") if m.strip()
             ),
             prefix_routing=_flag(env, "CONTINUUM_PREFIX_ROUTING"),
+            retries=_int(env, "CONTINUUM_RETRIES", 1, 0, 10),
+            cooldown_failures=_int(env, "CONTINUUM_COOLDOWN_FAILURES", 3, 1, 1000),
+            cooldown_seconds=_int(env, "CONTINUUM_COOLDOWN_SECONDS", 30, 0, 86400),
             redis_url=env.get("CONTINUUM_REDIS_URL") or None,
             database_url=env.get("CONTINUUM_DATABASE_URL") or None,
             admin_key=env.get("CONTINUUM_ADMIN_KEY") or None,

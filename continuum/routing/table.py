@@ -21,7 +21,10 @@ class Deployment:
 
     @property
     def name(self) -> str:
-        return f"{self.provider}/{self.upstream_model}"
+        """Unique per upstream: the same model on two servers is two deployments."""
+        base_url = self.options.get("base_url")
+        where = f"@{base_url}" if base_url else ""
+        return f"{self.provider}/{self.upstream_model}{where}"
 
 
 @dataclass(frozen=True, slots=True)
