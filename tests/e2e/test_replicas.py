@@ -1,0 +1,90 @@
+"""Two gateway processes sharing one Redis behave as one: a limit holds across both."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from pathlib import Path
+
+import httpx
+import pytest
+
+from continuum.testing.server import free_port
+
+KEY = "sk-replica-test-user-0000001"
+
+
+@contextmanager
+def replica(config: Path, data: Path, redis_url: str) -> Iterator[str]:
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CONTINUUM_")}
+    env |= {"CONTINUUM_REDIS_URL": redis_url, "CONTINUUM_LOG_LEVEL": "warning"}
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "continuum",
+            "serve",
+            "--port",
+            str(port),
+            "--config-dir",
+            str(config),
+            "--data-dir",
+            str(data),
+        ],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                if httpx.get(f"{url}/health").status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert process.poll() is None and time.monotonic() < deadline, "replica did not start"
+            time.sleep(0.05)
+        yield url
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+@pytest.fixture
+def replicas(tmp_path: Path, redis_url: str) -> Iterator[list[str]]:
+    name = f"replica-user-{uuid.uuid4().hex[:8]}"  # Redis outlives the test: fresh identity
+    (tmp_path / "users.yml").write_text(
+        f'users:\n  - {{token: "{KEY}", name: "{name}", permissions: "*", rate_limit: "25/minute"}}\n'
+    )
+    with ExitStack() as stack:
+        yield [
+            stack.enter_context(replica(tmp_path, tmp_path / f"d{i}", redis_url)) for i in range(2)
+        ]
+
+
+async def _fire(urls: list[str], total: int) -> list[int]:
+    body = {"model": "local-echo", "messages": [{"role": "user", "content": "hi"}]}
+    headers = {"Authorization": f"Bearer {KEY}"}
+    async with httpx.AsyncClient(timeout=20) as client:
+        responses = await asyncio.gather(
+            *(
+                client.post(f"{urls[i % 2]}/v1/chat/completions", json=body, headers=headers)
+                for i in range(total)
+            )
+        )
+    return [r.status_code for r in responses]
+
+
+def test_a_limit_admits_exactly_n_across_two_replicas(replicas: list[str]) -> None:
+    statuses = asyncio.run(_fire(replicas, 80))
+    assert statuses.count(200) == 25
+    assert statuses.count(429) == 55
