@@ -16,12 +16,15 @@ from fastapi.middleware.cors import CORSMiddleware
 
 from continuum import __version__
 from continuum.auth import sample
+from continuum.auth.chain import KeyChain
 from continuum.auth.keys import StaticKeys
+from continuum.auth.store import KeyStore
+from continuum.auth.validator import Validator, load_validator
 from continuum.config.models import default_routes, llama_routes, load_models
 from continuum.config.users import load_users
 from continuum.core.context import Principal
 from continuum.core.pipeline import Pipeline
-from continuum.doors.http import errors, health
+from continuum.doors.http import admin, errors, health, usage, validate
 from continuum.doors.http import limits as limit_routes
 from continuum.doors.http.fastpath import HttpApp
 from continuum.doors.http.ids import RequestIds
@@ -36,7 +39,9 @@ from continuum.routing.health import Health
 from continuum.routing.router import RetryPolicy, Router
 from continuum.routing.table import PREFIX_RULES, ModelRoute, RoutingTable
 from continuum.settings import Settings
-from continuum.usage.discard import DiscardLedger
+from continuum.store.database import Database, database_url
+from continuum.usage.ledger import BatchingLedger
+from continuum.usage.store import UsageStore
 
 
 @dataclass(slots=True)
@@ -48,11 +53,28 @@ class Gateway:
     providers: dict[str, Provider]
     sample_key: str | None
     limiter: MemoryLimiter | RedisLimiter
+    database: Database
+    ledger: BatchingLedger
+    usage: UsageStore
+    keys: KeyStore
+    validate_user: Validator
+
+    async def start(self) -> None:
+        await self.database.migrate()
+        self.ledger.start()
 
     async def aclose(self) -> None:
+        await self.ledger.close()  # flush: a clean shutdown loses no usage record
         for provider in self.providers.values():
             await provider.aclose()
         await self.limiter.aclose()
+        await self.database.close()
+
+
+def open_database(settings: Settings) -> Database:
+    return Database(
+        database_url(settings.database_url, settings.data_dir), schema=settings.database_schema
+    )
 
 
 def _limiter(settings: Settings) -> MemoryLimiter | RedisLimiter:
@@ -76,6 +98,8 @@ def _keys(settings: Settings) -> tuple[list[tuple[str, Principal]], str | None]:
     if path is not None and path.exists():
         users = load_users(path)
         return [(user.token, user.principal()) for user in users], None
+    if settings.admin_key:
+        return [], None  # keys are made through the admin API
     if settings.config_dir is not None and not settings.config_dir.is_dir():
         raise ConfigError(
             str(settings.config_dir),
@@ -106,8 +130,13 @@ def build_gateway(settings: Settings) -> Gateway:
     used |= {rule.provider for rule in rules}
     providers = registry.build(used, settings)
     limiter = _limiter(settings)
+    validator = load_validator(settings.user_validator)
+    database = open_database(settings)
+    keys = KeyStore(database)
+    usage_store = UsageStore(database)
+    ledger = BatchingLedger(usage_store)
     pipeline = Pipeline(
-        authenticator=StaticKeys(entries),
+        authenticator=KeyChain(StaticKeys(entries), keys),
         table=table,
         router=Router(
             providers,
@@ -115,9 +144,20 @@ def build_gateway(settings: Settings) -> Gateway:
             health=Health(settings.cooldown_failures, settings.cooldown_seconds),
         ),
         limiter=limiter,
-        ledger=DiscardLedger(),
+        ledger=ledger,
     )
-    return Gateway(settings, pipeline, providers, sample_key, limiter)
+    return Gateway(
+        settings,
+        pipeline,
+        providers,
+        sample_key,
+        limiter,
+        database,
+        ledger,
+        usage_store,
+        keys,
+        validator,
+    )
 
 
 def _openapi(app: FastAPI) -> dict[str, Any]:
@@ -140,6 +180,7 @@ def create_app(settings: Settings | None = None, gateway: Gateway | None = None)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await gateway.start()
         try:
             yield
         finally:
@@ -160,6 +201,9 @@ def create_app(settings: Settings | None = None, gateway: Gateway | None = None)
     app.include_router(health.router)
     app.include_router(openai_routes.router)
     app.include_router(limit_routes.router)
+    app.include_router(usage.router)
+    app.include_router(admin.router)
+    app.include_router(validate.router)
     if gateway.settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,

@@ -68,7 +68,9 @@ class Settings:
     # Shared state for several replicas (used when set).
     redis_url: str | None = None
     database_url: str | None = None
+    database_schema: str | None = None  # PostgreSQL schema to keep Continuum's tables in
     admin_key: str | None = None
+    user_validator: str | None = None  # dotted path of the /validate-user validator
     environ: Mapping[str, str] = field(default_factory=dict, repr=False)
 
     @classmethod
@@ -113,7 +115,9 @@ class Settings:
             cooldown_seconds=_int(env, "CONTINUUM_COOLDOWN_SECONDS", 30, 0, 86400),
             redis_url=env.get("CONTINUUM_REDIS_URL") or None,
             database_url=env.get("CONTINUUM_DATABASE_URL") or None,
+            database_schema=env.get("CONTINUUM_DATABASE_SCHEMA") or None,
             admin_key=env.get("CONTINUUM_ADMIN_KEY") or None,
+            user_validator=env.get("CONTINUUM_USER_VALIDATOR") or None,
             environ=env,
         )
         return replace(settings, **{k: v for k, v in overrides.items() if v is not None})

@@ -1,0 +1,144 @@
+"""Run-time API keys in SQL, stored as SHA-256 digests: the key itself is shown once."""
+
+from __future__ import annotations
+
+import secrets
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+from sqlalchemy import insert, select, update
+
+from continuum.auth.keys import digest
+from continuum.core.context import Principal
+from continuum.core.limits import parse_rate_limits
+from continuum.store.database import Database
+from continuum.store.tables import api_keys
+
+
+@dataclass(frozen=True, slots=True)
+class KeyInfo:
+    """A stored key as the admin API shows it (never the key itself)."""
+
+    id: str
+    name: str
+    owner: str
+    permissions: list[str] | None
+    rate_limit: list[str]
+    admin: bool
+    created: float
+    expires: float | None
+    revoked: float | None
+
+    def active(self, now: float) -> bool:
+        return self.revoked is None and (self.expires is None or self.expires > now)
+
+    def principal(self) -> Principal:
+        return Principal(
+            id=self.owner,
+            name=self.name,
+            permissions=None if self.permissions is None else frozenset(self.permissions),
+            limits=parse_rate_limits(self.rate_limit),
+            key_id=self.id,
+            is_admin=self.admin,
+        )
+
+    def public(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "object": "api_key",
+            "name": self.name,
+            "owner": self.owner,
+            "permissions": self.permissions,
+            "rate_limit": self.rate_limit,
+            "admin": self.admin,
+            "created": int(self.created),
+            "expires_at": None if self.expires is None else int(self.expires),
+            "revoked_at": None if self.revoked is None else int(self.revoked),
+        }
+
+
+def _info(row: Any) -> KeyInfo:
+    return KeyInfo(
+        id=row.id,
+        name=row.name,
+        owner=row.owner,
+        permissions=None if row.permissions is None else orjson.loads(row.permissions),
+        rate_limit=orjson.loads(row.rate_limit),
+        admin=bool(row.admin),
+        created=row.created,
+        expires=row.expires,
+        revoked=row.revoked,
+    )
+
+
+class KeyStore:
+    def __init__(self, database: Database):
+        self._db = database
+
+    async def create(
+        self,
+        *,
+        name: str,
+        owner: str,
+        permissions: list[str] | None = None,
+        rate_limit: list[str] | None = None,
+        expires: float | None = None,
+        admin: bool = False,
+    ) -> tuple[str, KeyInfo]:
+        """A new key and its record. The key is returned here and never again."""
+        parse_rate_limits(rate_limit or [])  # refuse a bad limit before storing it
+        key = "ck-" + secrets.token_urlsafe(32)
+        key_id = "key_" + secrets.token_hex(12)
+        row = {
+            "id": key_id,
+            "digest": digest(key).hex(),
+            "name": name,
+            "owner": owner,
+            "permissions": None if permissions is None else orjson.dumps(permissions).decode(),
+            "rate_limit": orjson.dumps(rate_limit or []).decode(),
+            "admin": int(admin),
+            "created": time.time(),
+            "expires": expires,
+            "revoked": None,
+        }
+        async with self._db.engine.begin() as conn:
+            await conn.execute(insert(api_keys).values(**row))
+        info = await self.get(key_id)
+        assert info is not None
+        return key, info
+
+    async def get(self, key_id: str) -> KeyInfo | None:
+        async with self._db.engine.connect() as conn:
+            row = (await conn.execute(select(api_keys).where(api_keys.c.id == key_id))).first()
+        return None if row is None else _info(row)
+
+    async def find(self, key: str) -> KeyInfo | None:
+        return await self.find_digest(digest(key).hex())
+
+    async def find_digest(self, wanted: str) -> KeyInfo | None:
+        async with self._db.engine.connect() as conn:
+            row = (await conn.execute(select(api_keys).where(api_keys.c.digest == wanted))).first()
+        return None if row is None else _info(row)
+
+    async def list(self) -> list[KeyInfo]:
+        async with self._db.engine.connect() as conn:
+            rows = (await conn.execute(select(api_keys).order_by(api_keys.c.created))).all()
+        return [_info(row) for row in rows]
+
+    async def update(self, key_id: str, **changes: Any) -> KeyInfo | None:
+        """Change ``name``, ``permissions``, ``rate_limit``, ``expires`` or ``revoked``."""
+        values = dict(changes)
+        if "rate_limit" in values:
+            parse_rate_limits(values["rate_limit"])
+            values["rate_limit"] = orjson.dumps(values["rate_limit"]).decode()
+        if "permissions" in values and values["permissions"] is not None:
+            values["permissions"] = orjson.dumps(values["permissions"]).decode()
+        if values:
+            async with self._db.engine.begin() as conn:
+                await conn.execute(update(api_keys).where(api_keys.c.id == key_id).values(**values))
+        return await self.get(key_id)
+
+    async def revoke(self, key_id: str) -> KeyInfo | None:
+        return await self.update(key_id, revoked=time.time())

@@ -1,0 +1,144 @@
+"""``/admin/keys``: create, list, read, change and revoke run-time API keys."""
+
+from __future__ import annotations
+
+import hmac
+import time
+from typing import Any
+
+import orjson
+from fastapi import APIRouter
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from starlette.requests import Request
+from starlette.responses import Response
+
+from continuum.auth.keys import bearer, digest
+from continuum.auth.store import KeyStore
+from continuum.core.context import Principal
+from continuum.core.limits import parse_rate_limits
+from continuum.doors.http.auth import authenticate
+from continuum.doors.http.body import read_body
+from continuum.errors import MalformedJSON, NotFound, PermissionDenied, SchemaViolation
+
+router = APIRouter(prefix="/admin", tags=["Admin"])
+ADMIN = Principal(id="admin", name="admin key", is_admin=True, key_id="admin-key")
+
+
+class _Limits(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    @field_validator("rate_limit", mode="before", check_fields=False)
+    @classmethod
+    def _limits(cls, value: Any) -> Any:
+        parse_rate_limits(value)
+        return [value] if isinstance(value, str) else value
+
+    @field_validator("permissions", mode="before", check_fields=False)
+    @classmethod
+    def _permissions(cls, value: Any) -> Any:
+        return None if value == "*" else value
+
+
+class KeyCreate(_Limits):
+    name: str = Field(min_length=1, max_length=256)
+    owner: str | None = Field(default=None, min_length=1, max_length=256)
+    permissions: list[str] | None = None
+    rate_limit: list[str] = Field(default_factory=list)
+    expires_at: float | None = None
+    ttl_seconds: float | None = Field(default=None, gt=0)
+    admin: bool = False
+
+
+class KeyUpdate(_Limits):
+    name: str | None = Field(default=None, min_length=1, max_length=256)
+    permissions: list[str] | None = None
+    rate_limit: list[str] | None = None
+    expires_at: float | None = None
+
+
+async def require_admin(request: Request) -> Principal:
+    """The admin key (CONTINUUM_ADMIN_KEY) or a principal with ``admin: true``."""
+    admin_key = request.app.state.settings.admin_key
+    credential = bearer(request.headers.get("authorization"))
+    if admin_key and credential and hmac.compare_digest(digest(credential), digest(admin_key)):
+        return ADMIN
+    principal = await authenticate(request)
+    if not principal.is_admin:
+        raise PermissionDenied("This endpoint needs an admin key", code="not_admin")
+    return principal
+
+
+def _keys(request: Request) -> KeyStore:
+    store: KeyStore = request.app.state.gateway.keys
+    return store
+
+
+def _json(payload: Any, status: int = 200) -> Response:
+    return Response(orjson.dumps(payload), status_code=status, media_type="application/json")
+
+
+async def _body(request: Request, model: type[KeyCreate] | type[KeyUpdate]) -> Any:
+    raw = await read_body(request, 64 * 1024)
+    try:
+        return model.model_validate_json(raw)
+    except ValidationError as error:
+        first = error.errors(include_url=False)[0]
+        if first["type"] == "json_invalid":
+            raise MalformedJSON(f"The body is not valid JSON: {first['msg']}") from None
+        param = ".".join(str(p) for p in first["loc"]) or None
+        raise SchemaViolation(f"{first['msg']}: '{param}'", param=param) from None
+
+
+@router.post("/keys", summary="Create a key (shown once)")
+async def create_key(request: Request) -> Response:
+    await require_admin(request)
+    body: KeyCreate = await _body(request, KeyCreate)
+    expires = body.expires_at or (time.time() + body.ttl_seconds if body.ttl_seconds else None)
+    key, info = await _keys(request).create(
+        name=body.name,
+        owner=body.owner or body.name,
+        permissions=body.permissions,
+        rate_limit=body.rate_limit,
+        expires=expires,
+        admin=body.admin,
+    )
+    return _json({**info.public(), "key": key}, status=201)
+
+
+@router.get("/keys", summary="List keys")
+async def list_keys(request: Request) -> Response:
+    await require_admin(request)
+    return _json(
+        {"object": "list", "data": [info.public() for info in await _keys(request).list()]}
+    )
+
+
+@router.get("/keys/{key_id}", summary="Read a key")
+async def get_key(request: Request, key_id: str) -> Response:
+    await require_admin(request)
+    info = await _keys(request).get(key_id)
+    if info is None:
+        raise NotFound(f"No key '{key_id}'", param="key_id")
+    return _json(info.public())
+
+
+@router.patch("/keys/{key_id}", summary="Change a key's name, models, limits or expiry")
+async def update_key(request: Request, key_id: str) -> Response:
+    await require_admin(request)
+    body: KeyUpdate = await _body(request, KeyUpdate)
+    changes = body.model_dump(exclude_unset=True)
+    if "expires_at" in changes:
+        changes["expires"] = changes.pop("expires_at")
+    info = await _keys(request).update(key_id, **changes)
+    if info is None:
+        raise NotFound(f"No key '{key_id}'", param="key_id")
+    return _json(info.public())
+
+
+@router.delete("/keys/{key_id}", summary="Revoke a key")
+async def revoke_key(request: Request, key_id: str) -> Response:
+    await require_admin(request)
+    info = await _keys(request).revoke(key_id)
+    if info is None:
+        raise NotFound(f"No key '{key_id}'", param="key_id")
+    return _json(info.public())

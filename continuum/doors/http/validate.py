@@ -1,0 +1,29 @@
+"""``POST /validate-user`` (seed 001): ask the configured validator about a user id."""
+
+from __future__ import annotations
+
+import orjson
+from fastapi import APIRouter
+from starlette.requests import Request
+from starlette.responses import Response
+
+from continuum.doors.http.body import read_body
+from continuum.errors import InvalidRequest, MalformedJSON
+
+router = APIRouter(tags=["Users"])
+
+
+@router.post("/validate-user", summary="Validate (and maybe normalize) a user id")
+async def validate_user(request: Request) -> Response:
+    raw = await read_body(request, 16 * 1024)
+    try:
+        body = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        raise MalformedJSON("The body is not valid JSON") from None
+    user_id = body.get("user_id") if isinstance(body, dict) else None
+    if not isinstance(user_id, str) or not user_id:
+        raise InvalidRequest("'user_id' must be a non-empty string", param="user_id")
+    verdict = request.app.state.gateway.validate_user(user_id)
+    normalized = verdict if isinstance(verdict, str) and verdict != user_id else None
+    answer = {"valid": bool(verdict), "user_id": user_id, "normalized": normalized}
+    return Response(orjson.dumps(answer), media_type="application/json")

@@ -1,0 +1,1 @@
+"""The SQL database behind the usage ledger and run-time keys (SQLite or PostgreSQL)."""

@@ -1,0 +1,93 @@
+"""One async engine and the migrations that bring its schema up to date.
+
+Migrations are an ordered list of steps; ``continuum_schema_version`` remembers the
+last one applied, so ``migrate`` is safe to run at every start and from
+``continuum db upgrade``, by several replicas at once (each step runs in one
+transaction and a replica that loses the race finds the version already there).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import event, insert, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+
+from continuum.store.tables import api_keys, metadata, schema_version, usage
+
+
+async def _v1(conn: AsyncConnection) -> None:
+    await conn.run_sync(
+        lambda sync: metadata.create_all(sync, tables=[usage, api_keys], checkfirst=True)
+    )
+
+
+MIGRATIONS: list[Callable[[AsyncConnection], Awaitable[None]]] = [_v1]
+
+
+def database_url(url: str | None, data_dir: Path) -> str:
+    """The SQLAlchemy URL: PostgreSQL when configured, else SQLite under the data dir."""
+    if not url:
+        return f"sqlite+aiosqlite:///{data_dir / 'continuum.db'}"
+    for plain in ("postgresql://", "postgres://"):
+        if url.startswith(plain):
+            return "postgresql+asyncpg://" + url.removeprefix(plain)
+    return url
+
+
+class Database:
+    def __init__(self, url: str, *, schema: str | None = None):
+        options: dict[str, Any] = {}
+        if url.startswith("postgresql") and schema:
+            # Tests isolate themselves in a schema of their own.
+            options["connect_args"] = {"server_settings": {"search_path": schema}}
+        if url.startswith("sqlite"):
+            options["connect_args"] = {"timeout": 30}
+        self.url = url
+        self.schema = schema
+        self.engine: AsyncEngine = create_async_engine(url, **options)
+        if url.startswith("sqlite"):
+            Path(url.split("///", 1)[1]).parent.mkdir(parents=True, exist_ok=True)
+            event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.url.startswith("sqlite")
+
+    async def migrate(self) -> int:
+        """Apply the missing migrations; returns the schema version now in place."""
+        async with self.engine.begin() as conn:
+            if self.schema and not self.is_sqlite:
+                await conn.exec_driver_sql(f'CREATE SCHEMA IF NOT EXISTS "{self.schema}"')
+            await conn.run_sync(lambda sync: schema_version.create(sync, checkfirst=True))
+        for number, step in enumerate(MIGRATIONS, start=1):
+            try:
+                async with self.engine.begin() as conn:
+                    done = await conn.scalar(
+                        select(schema_version.c.version).where(schema_version.c.version == number)
+                    )
+                    if done is not None:
+                        continue
+                    await step(conn)
+                    await conn.execute(
+                        insert(schema_version).values(version=number, applied=time.time())
+                    )
+            except IntegrityError:
+                continue  # another replica applied this step first
+        return len(MIGRATIONS)
+
+    async def close(self) -> None:
+        await self.engine.dispose()
+
+
+def _sqlite_pragmas(connection: Any, _record: Any) -> None:
+    # WAL lets the ledger writer and readers (GET /usage, other workers) work at once.
+    cursor = connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.close()

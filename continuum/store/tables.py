@@ -1,0 +1,49 @@
+"""Table definitions, shared by SQLite and PostgreSQL (SQLAlchemy Core, no ORM)."""
+
+from __future__ import annotations
+
+from sqlalchemy import Column, Float, Index, Integer, MetaData, String, Table, Text
+
+metadata = MetaData()
+
+schema_version = Table(
+    "continuum_schema_version",
+    metadata,
+    Column("version", Integer, primary_key=True),
+    Column("applied", Float, nullable=False),
+)
+
+usage = Table(
+    "continuum_usage",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("request_id", String(64), nullable=False),
+    Column("user_id", String(256), nullable=False),
+    Column("key_id", String(64)),
+    Column("model", String(256), nullable=False),
+    Column("deployment", String(512)),
+    Column("prompt_tokens", Integer, nullable=False),
+    Column("completion_tokens", Integer, nullable=False),
+    Column("latency_ms", Float, nullable=False),
+    Column("ttft_ms", Float),
+    Column("status", Integer, nullable=False),
+    Column("error_code", String(64)),
+    Column("created", Float, nullable=False),
+    Column("day", String(10), nullable=False),  # UTC date, for portable grouping
+    Index("continuum_usage_user_day", "user_id", "day"),
+)
+
+api_keys = Table(
+    "continuum_keys",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("digest", String(64), nullable=False, unique=True),  # sha256 of the key, never the key
+    Column("name", String(256), nullable=False),
+    Column("owner", String(256), nullable=False),
+    Column("permissions", Text),  # JSON list of model ids; NULL: every model
+    Column("rate_limit", Text, nullable=False),  # JSON list of limit strings
+    Column("admin", Integer, nullable=False, default=0),
+    Column("created", Float, nullable=False),
+    Column("expires", Float),
+    Column("revoked", Float),
+)
