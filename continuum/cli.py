@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from continuum import __version__
+from continuum.admin_cli import add_commands, run
 from continuum.errors import ConfigError
 from continuum.settings import Settings
 
@@ -25,6 +26,7 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--workers", type=int, help="worker processes (default 1)")
     serve.add_argument("--log-level", help="debug, info, warning, error")
     serve.add_argument("--access-log", action="store_true", help="log every request")
+    add_commands(commands)
     return parser
 
 
@@ -89,7 +91,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "serve":
             return serve(args)
+        return run(args)
     except ConfigError as error:
         print(f"continuum: configuration error: {error}", file=sys.stderr)
+        return 2
+    except ValueError as error:  # e.g. a rate limit given on the command line
+        print(f"continuum: {error}", file=sys.stderr)
         return 2
     return 1

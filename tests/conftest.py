@@ -66,3 +66,33 @@ def redis_url() -> Iterator[str]:
 
     with redis_server() as url:
         yield url
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def database_settings(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[dict[str, object]]:
+    """Settings overrides that put the ledger and keys on SQLite or on PostgreSQL.
+
+    PostgreSQL tests get a schema of their own, dropped afterwards.
+    """
+    if request.param == "sqlite":
+        yield {"data_dir": tmp_path / "data"}
+        return
+    import asyncio
+    import uuid
+
+    import asyncpg
+
+    from tests.services import postgres_url
+
+    url = postgres_url()
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    yield {"data_dir": tmp_path / "data", "database_url": url, "database_schema": schema}
+
+    async def drop() -> None:
+        conn = await asyncpg.connect(url)
+        try:
+            await conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+        finally:
+            await conn.close()
+
+    asyncio.run(drop())

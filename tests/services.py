@@ -58,3 +58,13 @@ def redis_server() -> Iterator[str]:
     finally:
         process.terminate()
         process.wait(timeout=10)
+
+
+PG_URL = os.environ.get("CONTINUUM_TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
+
+
+def postgres_url() -> str:
+    """The machine's PostgreSQL (database ``test``), or a loud skip / CI failure."""
+    if not _reachable("127.0.0.1", 5432):
+        unavailable("PostgreSQL on 127.0.0.1:5432")
+    return PG_URL
