@@ -69,7 +69,9 @@ def redis_url() -> Iterator[str]:
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
-def database_settings(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[dict[str, object]]:
+def database_settings(
+    request: pytest.FixtureRequest, tmp_path: Path
+) -> Iterator[dict[str, object]]:
     """Settings overrides that put the ledger and keys on SQLite or on PostgreSQL.
 
     PostgreSQL tests get a schema of their own, dropped afterwards.

@@ -29,8 +29,12 @@ async def database(database_settings: dict[str, object]) -> AsyncIterator[Databa
     await db.close()
 
 
-def record(user: str, model: str, *, day: float, prompt: int = 3, completion: int = 5) -> UsageRecord:
-    return UsageRecord("req", user, "key_1", model, "local/echo", prompt, completion, 12.5, 1.5, 200, None, day)
+def record(
+    user: str, model: str, *, day: float, prompt: int = 3, completion: int = 5
+) -> UsageRecord:
+    return UsageRecord(
+        "req", user, "key_1", model, "local/echo", prompt, completion, 12.5, 1.5, 200, None, day
+    )
 
 
 async def test_migrations_are_idempotent(database: Database) -> None:
@@ -57,26 +61,37 @@ async def test_ledger_batches_and_flushes_everything_on_close(database: Database
 async def test_totals_group_by_user_model_and_day(database: Database) -> None:
     store = UsageStore(database)
     day1, day2 = 1_795_000_000.0, 1_795_000_000.0 + 86400
-    await store.insert([
-        record("ann", "m1", day=day1), record("ann", "m1", day=day1, completion=10),
-        record("ann", "m2", day=day1), record("ann", "m1", day=day2), record("bob", "m1", day=day1),
-    ])
+    await store.insert(
+        [
+            record("ann", "m1", day=day1),
+            record("ann", "m1", day=day1, completion=10),
+            record("ann", "m2", day=day1),
+            record("ann", "m1", day=day2),
+            record("bob", "m1", day=day1),
+        ]
+    )
     totals = await store.totals("ann")
     assert [(t.day, t.model, t.requests, t.prompt_tokens, t.completion_tokens) for t in totals] == [
-        ("2026-11-18", "m1", 2, 6, 15), ("2026-11-18", "m2", 1, 3, 5), ("2026-11-19", "m1", 1, 3, 5),
+        ("2026-11-18", "m1", 2, 6, 15),
+        ("2026-11-18", "m2", 1, 3, 5),
+        ("2026-11-19", "m1", 1, 3, 5),
     ]
     assert {t.user_id for t in await store.totals(None)} == {"ann", "bob"}
 
 
 async def test_key_lifecycle(database: Database) -> None:
     keys = KeyStore(database)
-    key, info = await keys.create(name="ci", owner="team-a", permissions=["m1"], rate_limit=["5/minute"])
+    key, info = await keys.create(
+        name="ci", owner="team-a", permissions=["m1"], rate_limit=["5/minute"]
+    )
     assert key.startswith("ck-") and (await keys.find(key)) == info
     assert info.public()["permissions"] == ["m1"] and "key" not in info.public()
     principal = info.principal()
     assert principal.id == "team-a" and principal.may_use("m1") and not principal.may_use("m2")
     assert [str(limit) for limit in principal.limits] == ["5 requests/minute"]
-    changed = await keys.update(info.id, permissions=None, rate_limit=["1 tokens/second"], name="ci2")
+    changed = await keys.update(
+        info.id, permissions=None, rate_limit=["1 tokens/second"], name="ci2"
+    )
     assert changed is not None and changed.permissions is None and changed.name == "ci2"
     assert [k.id for k in await keys.list()] == [info.id]
     revoked = await keys.revoke(info.id)
@@ -86,7 +101,9 @@ async def test_key_lifecycle(database: Database) -> None:
         await keys.create(name="bad", owner="x", rate_limit=["lots"])
 
 
-async def test_the_chain_refuses_revoked_and_expired_keys_within_its_ttl(database: Database) -> None:
+async def test_the_chain_refuses_revoked_and_expired_keys_within_its_ttl(
+    database: Database,
+) -> None:
     keys = KeyStore(database)
     static = StaticKeys([("users-yml-key-0000000001", Principal("yml", "yml"))])
     first, second = KeyChain(static, keys, ttl=0.3), KeyChain(static, keys, ttl=0.3)  # two replicas

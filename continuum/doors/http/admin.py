@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hmac
 import time
 from typing import Any
 
@@ -12,16 +11,13 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from starlette.requests import Request
 from starlette.responses import Response
 
-from continuum.auth.keys import bearer, digest
 from continuum.auth.store import KeyStore
-from continuum.core.context import Principal
 from continuum.core.limits import parse_rate_limits
-from continuum.doors.http.auth import authenticate
+from continuum.doors.http.auth import require_admin
 from continuum.doors.http.body import read_body
-from continuum.errors import MalformedJSON, NotFound, PermissionDenied, SchemaViolation
+from continuum.errors import MalformedJSON, NotFound, SchemaViolation
 
 router = APIRouter(prefix="/admin", tags=["Admin"])
-ADMIN = Principal(id="admin", name="admin key", is_admin=True, key_id="admin-key")
 
 
 class _Limits(BaseModel):
@@ -54,18 +50,6 @@ class KeyUpdate(_Limits):
     permissions: list[str] | None = None
     rate_limit: list[str] | None = None
     expires_at: float | None = None
-
-
-async def require_admin(request: Request) -> Principal:
-    """The admin key (CONTINUUM_ADMIN_KEY) or a principal with ``admin: true``."""
-    admin_key = request.app.state.settings.admin_key
-    credential = bearer(request.headers.get("authorization"))
-    if admin_key and credential and hmac.compare_digest(digest(credential), digest(admin_key)):
-        return ADMIN
-    principal = await authenticate(request)
-    if not principal.is_admin:
-        raise PermissionDenied("This endpoint needs an admin key", code="not_admin")
-    return principal
 
 
 def _keys(request: Request) -> KeyStore:

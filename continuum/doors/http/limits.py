@@ -10,7 +10,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from continuum.core.context import Principal
-from continuum.doors.http.auth import authenticate
+from continuum.doors.http.auth import authenticate_operator
 from continuum.errors import PermissionDenied
 from continuum.limits.gcra import LimitState
 
@@ -47,7 +47,7 @@ def _json(payload: Any) -> Response:
 
 @router.get("/rate-limit/stats", summary="Current rate-limit use (admins: of every user)")
 async def all_stats(request: Request) -> Response:
-    principal = await authenticate(request)
+    principal = await authenticate_operator(request)
     if not principal.is_admin:
         return _json(
             {"users": {principal.id: await _user_limits(request, principal.id, principal)}}
@@ -58,7 +58,7 @@ async def all_stats(request: Request) -> Response:
 
 @router.get("/rate-limit/stats/{user_id}", summary="Current rate-limit use of one user")
 async def user_stats(request: Request, user_id: str) -> Response:
-    principal = await authenticate(request)
+    principal = await authenticate_operator(request)
     if user_id != principal.id and not principal.is_admin:
         raise PermissionDenied("Only admins may read another user's rate limits", code="not_admin")
     return _json({"user_id": user_id, "limits": await _user_limits(request, user_id, principal)})

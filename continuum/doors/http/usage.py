@@ -7,7 +7,7 @@ from fastapi import APIRouter
 from starlette.requests import Request
 from starlette.responses import Response
 
-from continuum.doors.http.auth import authenticate
+from continuum.doors.http.auth import authenticate_operator
 from continuum.errors import PermissionDenied
 from continuum.usage.store import UsageStore
 
@@ -16,7 +16,7 @@ router = APIRouter(tags=["Usage"])
 
 @router.get("/usage", summary="Usage totals by model and day (admins: ?user=<id> or ?user=*)")
 async def get_usage(request: Request, user: str | None = None) -> Response:
-    principal = await authenticate(request)
+    principal = await authenticate_operator(request)
     wanted: str | None = principal.id if user is None else user
     if wanted != principal.id and not principal.is_admin:
         raise PermissionDenied("Only admins may read another user's usage", code="not_admin")
