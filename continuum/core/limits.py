@@ -7,7 +7,7 @@ Accepted forms, one limit each: ``"100/minute"`` (requests), ``"100 requests/min
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 
 WINDOWS: dict[str, int] = {"second": 1, "minute": 60, "hour": 3600, "day": 86400}
@@ -24,10 +24,15 @@ class RateLimit:
     amount: int
     window_seconds: int
     kind: Literal["requests", "tokens"] = "requests"
+    # "100 requests/minute": made once, since limiters key their state by it per request.
+    label: str = field(init=False, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        unit = next(name for name, secs in WINDOWS.items() if secs == self.window_seconds)
+        object.__setattr__(self, "label", f"{self.amount} {self.kind}/{unit}")
 
     def __str__(self) -> str:
-        unit = next(name for name, secs in WINDOWS.items() if secs == self.window_seconds)
-        return f"{self.amount} {self.kind}/{unit}"
+        return self.label
 
 
 def parse_rate_limit(text: object) -> RateLimit:

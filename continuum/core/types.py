@@ -82,6 +82,9 @@ class ChatRequest:
     user: str | None = None
     request_id: str = ""
     extra: Mapping[str, Any] = field(default_factory=dict)
+    # False when the client folds the answer anyway: a provider may then ask its upstream
+    # for one whole answer instead of a stream (fewer bytes to decode, same events).
+    stream: bool = True
 
     @property
     def last_user_text(self) -> str:

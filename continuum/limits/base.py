@@ -18,7 +18,7 @@ def identity(ctx: RequestContext) -> str:
 
 
 def state_key(prefix: str, who: str, limit: RateLimit) -> str:
-    return f"{prefix}{who}|{limit}"
+    return f"{prefix}{who}|{limit.label}"
 
 
 def split_key(prefix: str, key: str) -> tuple[str, str]:

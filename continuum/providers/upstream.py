@@ -102,7 +102,9 @@ class Upstream:
     @property
     def session(self) -> aiohttp.ClientSession:
         if self._session is None or self._session.closed:
-            connector = aiohttp.TCPConnector(limit=1000, limit_per_host=0)
+            # No connection cap: every open client stream holds one upstream connection,
+            # and a cap would queue streams behind it (2,000 held streams failed at 1,000).
+            connector = aiohttp.TCPConnector(limit=0, limit_per_host=0)
             self._session = aiohttp.ClientSession(
                 connector=connector, timeout=aiohttp.ClientTimeout(total=None)
             )

@@ -82,6 +82,8 @@ class Router:
             remaining = deadline - time.monotonic()
             limit = remaining if limit is None else min(limit, remaining)
         try:
+            if limit is None:  # the common case: no timer to arm
+                return await anext(events), events
             async with asyncio.timeout(limit):
                 return await anext(events), events
         except StopAsyncIteration:

@@ -80,3 +80,37 @@ class ChunkDecoder:
         except ContinuumError as error:
             self.failure = error
         return events
+
+
+def completion_events(payload: Any) -> list[Event]:
+    """The events of a whole ``chat.completion`` object (a non-streamed answer).
+
+    Shape from the OpenAI API reference, "The chat completion object"
+    (https://platform.openai.com/docs/api-reference/chat/object).
+    """
+    if not isinstance(payload, dict) or not isinstance(payload.get("choices"), list):
+        raise UpstreamError("openai upstream sent an answer that is not a chat completion")
+    events: list[Event] = []
+    for choice in payload["choices"]:
+        index = int(choice.get("index") or 0)
+        message = choice.get("message") or {}
+        if message.get("content"):
+            events.append(TextDelta(message["content"], index))
+        for number, call in enumerate(message.get("tool_calls") or ()):
+            function = call.get("function") or {}
+            events.append(
+                ToolCallDelta(
+                    number,
+                    function.get("arguments") or "",
+                    call.get("id"),
+                    function.get("name"),
+                    index,
+                )
+            )
+        events.append(Finish(choice.get("finish_reason") or "stop", index))
+    usage = payload.get("usage")
+    if isinstance(usage, dict):
+        events.append(
+            Usage(int(usage.get("prompt_tokens") or 0), int(usage.get("completion_tokens") or 0))
+        )
+    return events

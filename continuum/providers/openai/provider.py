@@ -2,9 +2,9 @@
 
 Deployment options: ``base_url`` (default ``OPENAI_BASE_URL``), ``api_key`` or
 ``api_key_env`` (default ``OPENAI_API_KEY``), ``timeout``, ``connect_timeout``,
-``first_token_timeout``. The upstream is always asked to stream, with usage: a
-non-streaming client answer is the core's fold of the same events, so there is one
-code path and the gateway can fail over until the first token.
+``first_token_timeout``. Streaming requests stream upstream too, with usage; for a
+non-streaming request the upstream is asked for one whole answer, which becomes the
+same events (decoding one JSON object instead of a chunk per token).
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import orjson
 from continuum.core.events import Event
 from continuum.core.types import ChatRequest
 from continuum.errors import UpstreamError
-from continuum.providers.openai.decode import ChunkDecoder
+from continuum.providers.openai.decode import ChunkDecoder, completion_events
 from continuum.providers.openai.wire import chat_body, error_message
 from continuum.providers.streaming import relay
 from continuum.providers.upstream import Timeouts, Upstream, api_key
@@ -48,9 +48,35 @@ class OpenAIProvider:
     ) -> AsyncGenerator[Event, None]:
         url, headers, key = self._target(deployment, "/chat/completions")
         body = chat_body(request, deployment.upstream_model)
+        if not request.stream:
+            headers["accept"] = "application/json"
+            payload = await self._whole(url, body, headers, deployment, key)
+            for event in completion_events(payload):
+                yield event
+            return
         pieces = self._upstream.stream(url, body, headers, Timeouts.of(deployment.options), key)
         async for event in relay(pieces, ChunkDecoder(), self.name):
             yield event
+
+    async def _whole(
+        self,
+        url: str,
+        body: dict[str, Any],
+        headers: dict[str, str],
+        deployment: Deployment,
+        key: str | None,
+    ) -> Any:
+        """One non-streamed JSON answer (failures raise: nothing was sent yet)."""
+        chunks = [
+            piece
+            async for piece in self._upstream.stream(
+                url, body, headers, Timeouts.of(deployment.options), key
+            )
+        ]
+        try:
+            return orjson.loads(b"".join(chunks))
+        except orjson.JSONDecodeError as error:
+            raise UpstreamError("openai upstream sent malformed JSON") from error
 
     async def embed(
         self, texts: Sequence[str], deployment: Deployment
@@ -59,14 +85,8 @@ class OpenAIProvider:
         url, headers, key = self._target(deployment, "/embeddings")
         headers["accept"] = "application/json"
         body = {"model": deployment.upstream_model, "input": list(texts)}
-        chunks = [
-            piece
-            async for piece in self._upstream.stream(
-                url, body, headers, Timeouts.of(deployment.options), key
-            )
-        ]
+        payload = await self._whole(url, body, headers, deployment, key)
         try:
-            payload: Any = orjson.loads(b"".join(chunks))
             vectors = [item["embedding"] for item in sorted(payload["data"], key=_index)]
             tokens = int((payload.get("usage") or {}).get("prompt_tokens") or 0)
         except (orjson.JSONDecodeError, KeyError, TypeError) as error:

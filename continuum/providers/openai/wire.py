@@ -37,7 +37,7 @@ def message(msg: Message) -> dict[str, Any]:
 
 
 def chat_body(request: ChatRequest, model: str) -> dict[str, Any]:
-    """The upstream body. Always streamed with usage: the core folds non-streaming answers."""
+    """The upstream body: streamed with usage, or one whole answer when the client folds it."""
     params = request.params
     body: dict[str, Any] = {
         **request.extra,
@@ -60,6 +60,9 @@ def chat_body(request: ChatRequest, model: str) -> dict[str, Any]:
         "user": request.user,
     }
     body.update({k: v for k, v in optional.items() if v is not None})
+    if not request.stream:
+        body["stream"] = False
+        del body["stream_options"]
     if request.tools:
         body["tools"] = [
             {

@@ -142,4 +142,5 @@ class ChatCompletionRequest(_Open):
             user=self.user,
             request_id=request_id,
             extra=self.model_extra or {},
+            stream=bool(self.stream),
         )
