@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
@@ -32,7 +32,6 @@ from continuum.doors.http.openai import routes as openai_routes
 from continuum.doors.http.openai.wire import ChatCompletionRequest
 from continuum.errors import ConfigError
 from continuum.limits.memory import MemoryLimiter
-from continuum.limits.redis import RedisLimiter
 from continuum.providers import registry
 from continuum.providers.base import Provider
 from continuum.routing.health import Health
@@ -42,6 +41,10 @@ from continuum.settings import Settings
 from continuum.store.database import Database, database_url
 from continuum.usage.ledger import BatchingLedger
 from continuum.usage.store import UsageStore
+
+
+if TYPE_CHECKING:
+    from continuum.limits.redis import RedisLimiter
 
 
 @dataclass(slots=True)
@@ -80,7 +83,10 @@ def open_database(settings: Settings) -> Database:
 def _limiter(settings: Settings) -> MemoryLimiter | RedisLimiter:
     """Redis when configured (exact across replicas and workers), else this process's memory."""
     if settings.redis_url:
+        # Imported only when used: redis-py costs idle memory a single process never needs.
         from redis.asyncio import Redis
+
+        from continuum.limits.redis import RedisLimiter
 
         return RedisLimiter(Redis.from_url(settings.redis_url))
     return MemoryLimiter()
