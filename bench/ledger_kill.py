@@ -10,18 +10,15 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import signal
 import sqlite3
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 import httpx
 
-from continuum.testing.server import free_port
+from continuum.testing.process import gateway_process
 
 KEY = "sk-ledger-kill-bench-0000001"
 
@@ -52,37 +49,10 @@ def main(seconds: float, concurrency: int) -> None:
         (config / "users.yml").write_text(
             f'users:\n  - {{token: "{KEY}", name: "kill", permissions: "*"}}\n'
         )
-        port = free_port()
-        env = {k: v for k, v in os.environ.items() if not k.startswith("CONTINUUM_")}
-        process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "continuum",
-                "serve",
-                "--port",
-                str(port),
-                "--config-dir",
-                str(config),
-                "--data-dir",
-                str(data),
-                "--log-level",
-                "warning",
-            ],
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        url = f"http://127.0.0.1:{port}"
-        for _ in range(200):
-            try:
-                httpx.get(f"{url}/health")
-                break
-            except httpx.TransportError:
-                time.sleep(0.05)
-        answered, last_half_second = asyncio.run(load(url, seconds, concurrency))
-        process.send_signal(signal.SIGKILL)
-        process.wait()
+        with gateway_process("--config-dir", str(config), "--data-dir", str(data)) as gateway:
+            answered, last_half_second = asyncio.run(load(gateway.url, seconds, concurrency))
+            gateway.process.send_signal(signal.SIGKILL)
+            gateway.process.wait()
         with sqlite3.connect(data / "continuum.db") as db:
             rows = db.execute("SELECT count(*) FROM continuum_usage").fetchone()[0]
     lost = answered - rows

@@ -42,7 +42,6 @@ from continuum.store.database import Database, database_url
 from continuum.usage.ledger import BatchingLedger
 from continuum.usage.store import UsageStore
 
-
 if TYPE_CHECKING:
     from continuum.limits.redis import RedisLimiter
 

@@ -3,60 +3,17 @@
 from __future__ import annotations
 
 import asyncio
-import os
-import subprocess
-import sys
-import time
 import uuid
 from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack
 from pathlib import Path
 
 import httpx
 import pytest
 
-from continuum.testing.server import free_port
+from continuum.testing.process import gateway_process
 
 KEY = "sk-replica-test-user-0000001"
-
-
-@contextmanager
-def replica(config: Path, data: Path, redis_url: str) -> Iterator[str]:
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CONTINUUM_")}
-    env |= {"CONTINUUM_REDIS_URL": redis_url, "CONTINUUM_LOG_LEVEL": "warning"}
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "continuum",
-            "serve",
-            "--port",
-            str(port),
-            "--config-dir",
-            str(config),
-            "--data-dir",
-            str(data),
-        ],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                if httpx.get(f"{url}/health").status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert process.poll() is None and time.monotonic() < deadline, "replica did not start"
-            time.sleep(0.05)
-        yield url
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
 
 
 @pytest.fixture
@@ -65,9 +22,15 @@ def replicas(tmp_path: Path, redis_url: str) -> Iterator[list[str]]:
     (tmp_path / "users.yml").write_text(
         f'users:\n  - {{token: "{KEY}", name: "{name}", permissions: "*", rate_limit: "25/minute"}}\n'
     )
+    env = {"CONTINUUM_REDIS_URL": redis_url, "CONTINUUM_LOG_LEVEL": "warning"}
     with ExitStack() as stack:
         yield [
-            stack.enter_context(replica(tmp_path, tmp_path / f"d{i}", redis_url)) for i in range(2)
+            stack.enter_context(
+                gateway_process(
+                    "--config-dir", str(tmp_path), "--data-dir", str(tmp_path / f"d{i}"), env=env
+                )
+            ).url
+            for i in range(2)
         ]
 
 

@@ -7,15 +7,15 @@ from typing import Any
 
 import orjson
 from fastapi import APIRouter
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 from starlette.requests import Request
 from starlette.responses import Response
 
 from continuum.auth.store import KeyStore
 from continuum.core.limits import parse_rate_limits
 from continuum.doors.http.auth import require_admin
-from continuum.doors.http.body import read_body
-from continuum.errors import MalformedJSON, NotFound, SchemaViolation
+from continuum.doors.http.body import M, parse_json, read_body
+from continuum.errors import NotFound
 
 router = APIRouter(prefix="/admin", tags=["Admin"])
 
@@ -61,16 +61,8 @@ def _json(payload: Any, status: int = 200) -> Response:
     return Response(orjson.dumps(payload), status_code=status, media_type="application/json")
 
 
-async def _body(request: Request, model: type[KeyCreate] | type[KeyUpdate]) -> Any:
-    raw = await read_body(request, 64 * 1024)
-    try:
-        return model.model_validate_json(raw)
-    except ValidationError as error:
-        first = error.errors(include_url=False)[0]
-        if first["type"] == "json_invalid":
-            raise MalformedJSON(f"The body is not valid JSON: {first['msg']}") from None
-        param = ".".join(str(p) for p in first["loc"]) or None
-        raise SchemaViolation(f"{first['msg']}: '{param}'", param=param) from None
+async def _body(request: Request, model: type[M]) -> M:
+    return parse_json(await read_body(request, 64 * 1024), model)
 
 
 @router.post("/keys", summary="Create a key (shown once)")

@@ -8,7 +8,6 @@ from typing import Any
 
 import orjson
 from fastapi import APIRouter
-from pydantic import ValidationError
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -16,11 +15,11 @@ from continuum.core.context import RequestContext
 from continuum.core.events import Event
 from continuum.core.stream import collect
 from continuum.doors.http.auth import authenticate, pipeline_of
-from continuum.doors.http.body import read_body
+from continuum.doors.http.body import parse_json, read_body
 from continuum.doors.http.openai import encode
 from continuum.doors.http.openai.wire import ChatCompletionRequest
 from continuum.doors.http.sse import EventStreamResponse
-from continuum.errors import ContinuumError, MalformedJSON, SchemaViolation, UpstreamError
+from continuum.errors import ContinuumError, UpstreamError
 
 router = APIRouter(tags=["OpenAI"])
 
@@ -37,14 +36,7 @@ def _json(payload: Any, headers: dict[str, str] | None = None) -> Response:
 
 
 def parse_chat(body: bytes) -> ChatCompletionRequest:
-    try:
-        return ChatCompletionRequest.model_validate_json(body)
-    except ValidationError as error:
-        first = error.errors(include_url=False)[0]
-        if first["type"] == "json_invalid":
-            raise MalformedJSON(f"The body is not valid JSON: {first['msg']}") from None
-        param = ".".join(str(part) for part in first["loc"]) or None
-        raise SchemaViolation(f"{first['msg']}: '{param}'", param=param) from None
+    return parse_json(body, ChatCompletionRequest)
 
 
 @router.get("/v1/models", summary="List the models the caller may use")
