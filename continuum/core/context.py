@@ -18,6 +18,7 @@ class Principal:
     limits: tuple[RateLimit, ...] = ()
     key_id: str | None = None
     is_admin: bool = False
+    anonymous: bool = False  # a door that admits callers without a key (seed 001)
 
     def may_use(self, model: str) -> bool:
         return self.permissions is None or model in self.permissions
@@ -28,6 +29,7 @@ class RequestContext:
     """Per-request state a door creates and the pipeline fills in.
 
     ``response_headers`` lets policy (rate limits) add headers the door must send.
+    ``user_id`` is the end user a door without keys names in its body (seed 001).
     """
 
     request_id: str
@@ -35,3 +37,14 @@ class RequestContext:
     client: str | None = None
     started: float = field(default_factory=time.perf_counter)
     response_headers: dict[str, str] = field(default_factory=dict)
+    user_id: str | None = None
+
+    @property
+    def subject(self) -> str:
+        """Whom limits and usage count against: the authenticated principal; for a door
+        that admits anonymous callers, the body's ``user_id``, then the client address."""
+        if not self.principal.anonymous:
+            return self.principal.id
+        if self.user_id:
+            return f"user:{self.user_id}"
+        return f"ip:{self.client or 'unknown'}"

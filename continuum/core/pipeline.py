@@ -116,7 +116,7 @@ class Pipeline:
         self._ledger.record(
             UsageRecord(
                 request_id=ctx.request_id,
-                user_id=ctx.principal.id,
+                user_id=ctx.subject,
                 key_id=ctx.principal.key_id,
                 model=request.model,
                 deployment=served_by[0].name if served_by else None,

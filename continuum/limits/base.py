@@ -12,9 +12,8 @@ from continuum.limits.gcra import LimitState, cost, duration, headers
 
 
 def identity(ctx: RequestContext) -> str:
-    """Whom a request counts against: the authenticated principal (doors without keys set
-    a principal for the body's ``user_id`` or the client address)."""
-    return ctx.principal.id
+    """Whom a request counts against (see ``RequestContext.subject``)."""
+    return ctx.subject
 
 
 def state_key(prefix: str, who: str, limit: RateLimit) -> str:

@@ -136,3 +136,23 @@ async def test_stats_show_use_and_forget_refilled_limits(limiter: Limiter) -> No
     while "carol" in await limiter.stats("carol"):
         assert time.monotonic() - started < 2
         await asyncio.sleep(0.05)
+
+
+async def test_anonymous_callers_count_by_user_id_then_by_address(limiter: Limiter) -> None:
+    anonymous = Principal(
+        "anonymous", "anonymous", limits=parse_rate_limits(["1/minute"]), anonymous=True
+    )
+
+    def caller(user_id: str | None, client: str | None) -> RequestContext:
+        return RequestContext("req", anonymous, client=client, user_id=user_id)
+
+    suffix = uuid.uuid4().hex[:6]
+    assert await attempt(limiter, caller(f"u1-{suffix}", "10.0.0.1"))
+    assert not await attempt(
+        limiter, caller(f"u1-{suffix}", "10.0.0.2")
+    )  # same user, other address
+    assert await attempt(limiter, caller(f"u2-{suffix}", "10.0.0.1"))  # other user, same address
+    assert await attempt(limiter, caller(None, f"192.0.2.{suffix[:2]}"))
+    assert not await attempt(limiter, caller(None, f"192.0.2.{suffix[:2]}"))
+    assert caller(None, None).subject == "ip:unknown"
+    assert RequestContext("r", Principal("alice", "alice"), user_id="ignored").subject == "alice"
