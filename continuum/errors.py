@@ -21,6 +21,7 @@ wire shape exactly once (see ``continuum.doors.http.errors``).
     │   ├── UpstreamRateLimited          429 (retryable)
     │   ├── UpstreamTimeout              504 (retryable)
     │   └── UpstreamRejected             502 (not retryable: the upstream refused us)
+    ├── StateUnavailable                 503 (Redis/database unreachable; fail closed)
     └── ConfigError                      raised at start-up only, never on a request
 """
 
@@ -141,6 +142,17 @@ class UpstreamRejected(UpstreamError):
 
     code = "upstream_rejected"
     retryable = False
+
+
+class StateUnavailable(ContinuumError):
+    """A shared state backend (Redis, the database) cannot be reached.
+
+    Limits fail closed: letting requests through unchecked would let one broken
+    dependency turn every limit off.
+    """
+
+    status = 503
+    code = "state_unavailable"
 
 
 class ConfigError(ContinuumError):

@@ -6,12 +6,15 @@ agree, and check all of a user's limits before changing any, atomically.
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 from redis.asyncio import Redis
+from redis.exceptions import RedisError
 
 from continuum.core.context import RequestContext
 from continuum.core.limits import RateLimit, parse_rate_limit
+from continuum.errors import StateUnavailable
 from continuum.limits import gcra
 from continuum.limits.base import Reservation, refused, split_key, state_key
 
@@ -79,7 +82,10 @@ class RedisLimiter:
         args: list[Any] = []
         for limit, cost in zip(limits, costs, strict=True):
             args += [repr(gcra.interval(limit)), limit.window_seconds, cost]
-        reply = await self._take(keys=keys, args=args)
+        try:
+            reply = await self._take(keys=keys, args=args)
+        except RedisError as error:
+            raise StateUnavailable(f"rate limits are unavailable: {type(error).__name__}") from None
         index = int(reply[0])
         if index:
             raise refused(limits[index - 1], float(reply[1]))
@@ -93,7 +99,9 @@ class RedisLimiter:
         args: list[Any] = []
         for limit, delta in zip(limits, deltas, strict=True):
             args += [repr(gcra.interval(limit)), delta]
-        await self._adjust(keys=keys, args=args)
+        # Settling is best effort: if Redis is gone, the window refills on its own.
+        with contextlib.suppress(RedisError):
+            await self._adjust(keys=keys, args=args)
 
     async def stats(self, who: str | None = None) -> dict[str, list[gcra.LimitState]]:
         pattern = f"{self._prefix}{_glob_escape(who)}|*" if who is not None else f"{self._prefix}*"

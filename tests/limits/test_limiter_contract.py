@@ -156,3 +156,15 @@ async def test_anonymous_callers_count_by_user_id_then_by_address(limiter: Limit
     assert not await attempt(limiter, caller(None, f"192.0.2.{suffix[:2]}"))
     assert caller(None, None).subject == "ip:unknown"
     assert RequestContext("r", Principal("alice", "alice"), user_id="ignored").subject == "alice"
+
+
+async def test_redis_down_fails_closed_with_503() -> None:
+    from continuum.errors import StateUnavailable
+    from continuum.testing.server import free_port
+
+    limiter = RedisLimiter(Redis.from_url(f"redis://127.0.0.1:{free_port()}/0"))  # nothing listens
+    with pytest.raises(StateUnavailable) as caught:
+        async with limiter.reserve(ctx("5/second"), 0):
+            pass
+    assert caught.value.status == 503
+    await limiter.aclose()
