@@ -33,21 +33,28 @@ def interval(limit: RateLimit) -> float:
     return limit.window_seconds / limit.amount
 
 
+# Times are floats: ``now + 60 - 60 - now`` need not be 0. A microsecond of slack keeps
+# rounding from refusing a request that is exactly on time (Redis's clock, in epoch
+# seconds, only has a resolution of about 0.2 µs as a double).
+EPSILON = 1e-6
+
+
 def admit(tat: float, now: float, limit: RateLimit, cost: float) -> tuple[float, float]:
     """The new ``tat`` if ``cost`` is admitted, and the wait before it would be (0 if now)."""
     new_tat = max(tat, now) + cost * interval(limit)
     wait = new_tat - limit.window_seconds - now
-    return new_tat, max(wait, 0.0)
+    return new_tat, wait if wait > EPSILON else 0.0
 
 
 def state(tat: float, now: float, limit: RateLimit) -> LimitState:
     backlog = max(tat - now, 0.0)
-    remaining = math.floor((limit.window_seconds - backlog) / interval(limit) + 1e-9)
+    remaining = math.floor((limit.window_seconds - backlog) / interval(limit) + EPSILON)
     return LimitState(limit, max(0, min(limit.amount, remaining)), backlog)
 
 
 def duration(seconds: float) -> str:
     """OpenAI's reset format: ``250ms``, ``6s``, ``1m30s``, ``2h0m0s``."""
+    seconds = round(seconds, 3)  # 360.00000000001 is 6m0s, not 6m1s
     if seconds < 1:
         return f"{max(0, math.ceil(seconds * 1000))}ms"
     whole = math.ceil(seconds)

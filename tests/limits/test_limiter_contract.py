@@ -168,3 +168,18 @@ async def test_redis_down_fails_closed_with_503() -> None:
             pass
     assert caught.value.status == 503
     await limiter.aclose()
+
+
+async def test_redis_keeps_sub_millisecond_steps(redis_url: str) -> None:
+    """One token of "1000000 tokens/minute" is a 60 µs step; Lua's 14-digit tostring
+    would round an epoch time to 0.1 ms (4 decimals) and lose it."""
+    client = Redis.from_url(redis_url)
+    prefix = f"test:{uuid.uuid4().hex}:"
+    limiter = RedisLimiter(client, prefix=prefix)
+    try:
+        assert await attempt(limiter, ctx("1000000 tokens/minute"), estimate=1, used=1)
+        (key,) = await client.keys(f"{prefix}*")
+        raw = await client.get(key)
+        assert len(raw.split(b".")[1]) >= 6, raw  # microseconds survive the round trip
+    finally:
+        await limiter.aclose()
