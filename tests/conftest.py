@@ -98,3 +98,12 @@ def database_settings(
             await conn.close()
 
     asyncio.run(drop())
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[object]:
+    """Headless Chromium (Playwright ``Browser``); see tests/browser.py."""
+    from tests.browser import chromium
+
+    with chromium() as launched:
+        yield launched
