@@ -226,9 +226,15 @@ def _where(token: _Token) -> str:
 
 def _literal(token: _Token) -> Value:
     mantissa, _, exponent = token.text.lower().partition("e")
-    if exponent and abs(int(exponent)) > MAX_LITERAL_EXPONENT:
+    whole, _, decimals = mantissa.partition(".")
+    power = int(exponent or 0)
+    if abs(power) > MAX_LITERAL_EXPONENT:
         raise CalculatorError(f"the number {token.text!r} is out of range")
-    return _bounded(Fraction(mantissa) * Fraction(10) ** int(exponent or 0))
+    # Built from integers: Fraction's own string parser costs several times as much.
+    digits, scale = int(whole + decimals or "0"), power - len(decimals)
+    if scale >= 0:
+        return _bounded(Fraction(digits * 10**scale))
+    return _bounded(Fraction(digits, 10**-scale))
 
 
 def parse(text: str) -> Node:
