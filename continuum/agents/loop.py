@@ -140,7 +140,14 @@ async def stream(
         )
         folded = Aggregator()
         written: list[str] = []
-        events = call_model(request)
+        try:
+            # A ModelCall may refuse at once (say, authorization) rather than in its stream.
+            events = call_model(request)
+        except ContinuumError as error:
+            if not started:
+                raise
+            yield ErrorEvent(error)
+            return
         try:
             async for event in events:
                 if isinstance(event, TextDelta):

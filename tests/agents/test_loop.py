@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+from collections.abc import AsyncGenerator
 from typing import Any
 
 import orjson
@@ -14,10 +15,10 @@ from continuum.agents.chat import chat_events
 from continuum.agents.loop import MAX_RESULT_CHARS, run, stream
 from continuum.agents.records import AgentDone, AnswerDelta, IterationDone, ToolCallRecord
 from continuum.agents.tools import FunctionTool, ToolContext, ToolError, builtin_tools, tool
-from continuum.core.events import ErrorEvent, Finish, TextDelta, Usage
+from continuum.core.events import ErrorEvent, Event, Finish, TextDelta, Usage
 from continuum.core.stream import collect
-from continuum.core.types import Message
-from continuum.errors import UpstreamError, UpstreamUnavailable
+from continuum.core.types import ChatRequest, Message
+from continuum.errors import PermissionDenied, UpstreamError, UpstreamUnavailable
 from tests.agents.scripted import Script, Turn, asks, fails, says
 
 
@@ -251,6 +252,26 @@ async def test_model_failures_raise_before_the_first_event_and_end_the_stream_af
     with pytest.raises(UpstreamError, match="broke"):
         await run(make_agent(add), "x", Script(late.turns))
     assert late.closed == len(late.requests) == 2
+
+
+async def test_a_model_call_that_refuses_when_called() -> None:
+    denied = PermissionDenied("not for you")
+    script = Script([asks(("add", '{"a": 1, "b": 1}')), says("never")])
+
+    def call_model(request: ChatRequest) -> AsyncGenerator[Event, None]:
+        if script.requests:
+            raise denied
+        return script(request)
+
+    events = [event async for event in stream(make_agent(add), "x", call_model)]
+    assert isinstance(events[0], IterationDone)
+    assert isinstance(events[-1], ErrorEvent) and events[-1].error is denied
+
+    def refuse_at_once(request: ChatRequest) -> AsyncGenerator[Event, None]:
+        raise denied
+
+    with pytest.raises(PermissionDenied):
+        await run(make_agent(add), "x", refuse_at_once)
 
 
 async def test_calls_without_ids_get_ids_that_match_their_results() -> None:
