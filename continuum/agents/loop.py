@@ -187,7 +187,6 @@ async def stream(
         ]
         if not calls:
             iterations.append(Iteration(index, text, (), usage, finish or "stop"))
-            started = True
             yield IterationDone(iterations[-1])
             yield AgentDone(
                 AgentResult(

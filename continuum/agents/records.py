@@ -42,11 +42,9 @@ class ToolCallRecord:
     @property
     def content(self) -> str:
         """What the model reads back as the tool's answer."""
-        return (
-            self.result
-            if self.error is None and self.result is not None
-            else (f"Error: {self.error}")
-        )
+        if self.error is not None or self.result is None:
+            return f"Error: {self.error}"
+        return self.result
 
     def to_dict(self) -> dict[str, Any]:
         return {
