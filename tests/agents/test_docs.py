@@ -13,8 +13,8 @@ import pytest
 
 from continuum.agents import load_agents, run
 from continuum.agents.loop import ModelCall
+from continuum.core.routes import Deployment
 from continuum.providers.local import LocalProvider
-from continuum.routing.table import Deployment
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "agents.md"
 TEXT = DOC.read_text()

@@ -12,9 +12,9 @@ from continuum.agents.loop import ModelCall, run, stream
 from continuum.agents.records import AgentDone, AnswerDelta, IterationDone
 from continuum.agents.tools import builtin_tools
 from continuum.core.events import Event, Usage
+from continuum.core.routes import Deployment
 from continuum.core.types import ChatRequest
 from continuum.providers.local import LocalProvider, tokens
-from continuum.routing.table import Deployment
 
 PROVIDER = LocalProvider()
 FIXED = datetime(2025, 6, 1, 12, 0, tzinfo=UTC)

@@ -6,11 +6,11 @@ import orjson
 import pytest
 
 from continuum.core.events import Finish, ToolCallDelta
+from continuum.core.routes import Deployment
 from continuum.core.stream import collect
 from continuum.core.types import ChatRequest, Message, Tool, ToolCall
 from continuum.providers.local import LocalProvider
 from continuum.providers.local.tool_use import arithmetic_in
-from continuum.routing.table import Deployment
 
 TEXT = Deployment("local", "text")
 
