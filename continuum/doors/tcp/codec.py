@@ -141,9 +141,7 @@ def encode_frame(ftype: int, request_id: int, payload: bytes = b"", flags: int =
 
 def encode_text(request_id: int, choice: int, data: bytes) -> bytes:
     """A TEXT frame for ``data``, UTF-8 text that the caller split between characters."""
-    return (
-        _TEXT_HEAD.pack(len(data) + TEXT_OVERHEAD, FrameType.TEXT, 0, request_id, choice) + data
-    )
+    return _TEXT_HEAD.pack(len(data) + TEXT_OVERHEAD, FrameType.TEXT, 0, request_id, choice) + data
 
 
 def decode_text(payload: bytes) -> TextDelta:

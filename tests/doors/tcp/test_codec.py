@@ -84,7 +84,9 @@ def test_every_frame_type_round_trips() -> None:
     assert frames[2].flags == FLAG_MORE and frames[3].flags == 0
     assert frames[2].payload + frames[3].payload == b'{"model":"m","messages":[]}'
     assert codec.decode_text(frames[4].payload) == TextDelta("héllo ", 0)
-    assert codec.decode_tool_call(frames[5].payload) == ToolCallDelta(2, '{"q":', "call_1", "lookup")
+    assert codec.decode_tool_call(frames[5].payload) == ToolCallDelta(
+        2, '{"q":', "call_1", "lookup"
+    )
     done = Done.decode(frames[6].payload)
     assert done.finish_reasons == ("stop", None) and done.usage == Usage(3, 4)
     assert ErrorInfo.decode(frames[7].payload) == ErrorInfo(
