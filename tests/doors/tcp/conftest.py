@@ -1,0 +1,46 @@
+"""A real TCP server on a real socket, with a scripted handler, for each test."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+
+import pytest
+
+from continuum.client import TcpClient
+from continuum.doors.tcp.limits import TcpLimits
+from continuum.doors.tcp.server import TcpServer
+from tests.doors.tcp.handlers import KEY, ScriptedHandler
+
+StartServer = Callable[..., Awaitable[TcpServer]]
+
+
+@pytest.fixture
+def handler() -> ScriptedHandler:
+    return ScriptedHandler()
+
+
+@pytest.fixture
+async def start_server(handler: ScriptedHandler) -> AsyncIterator[StartServer]:
+    servers: list[TcpServer] = []
+
+    async def start(limits: TcpLimits | None = None, **kwargs: object) -> TcpServer:
+        server = TcpServer(handler, "127.0.0.1", 0, limits or TcpLimits(**kwargs))  # type: ignore[arg-type]
+        await server.start()
+        servers.append(server)
+        return server
+
+    yield start
+    for server in servers:
+        await server.close(drain_timeout=1.0)
+
+
+@pytest.fixture
+async def server(start_server: StartServer) -> TcpServer:
+    return await start_server()
+
+
+@pytest.fixture
+async def client(server: TcpServer) -> AsyncIterator[TcpClient]:
+    client = await TcpClient.connect("127.0.0.1", server.port, KEY)
+    yield client
+    await client.close()
