@@ -48,6 +48,7 @@ class ConnectionStats:
     active_requests: int = 0
     requests: int = 0
     delta_bytes_sent: int = 0
+    pings_sent: int = 0
     buffered_bytes: int = 0
     peak_buffered_bytes: int = 0
 
@@ -480,6 +481,7 @@ class ServerConnection(asyncio.Protocol):
             self.fail(ErrorInfo(408, "ping_timeout", "the client stopped answering PING"))
             return
         self._unanswered_pings += 1
+        self.stats.pings_sent += 1
         self._send(encode_frame(FrameType.PING, 0, self._unanswered_pings.to_bytes(8, "big")))
         self._schedule_keepalive(interval)
 
