@@ -10,8 +10,15 @@ from continuum.client import TcpClient
 from continuum.doors.tcp.limits import TcpLimits
 from continuum.doors.tcp.server import TcpServer
 from tests.doors.tcp.handlers import KEY, ScriptedHandler
+from tests.doors.tcp.raw import Raw
 
 StartServer = Callable[..., Awaitable[TcpServer]]
+
+
+@pytest.fixture(autouse=True)
+async def close_raw_connections() -> AsyncIterator[None]:
+    yield
+    await Raw.close_all()
 
 
 @pytest.fixture
