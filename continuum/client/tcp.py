@@ -16,8 +16,8 @@ from __future__ import annotations
 import asyncio
 import itertools
 import time
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Callable, Mapping
+from typing import Any, cast
 
 import orjson
 
@@ -112,7 +112,7 @@ class TcpClient(asyncio.Protocol):
         """Send one chat request (the body of ``POST /v1/chat/completions``) and return its
         stream of events. The request is on the wire when this returns."""
         if self._failure is not None:
-            raise self._failure
+            raise ConnectionClosed(f"the connection is closed ({self._failure})")
         if self.goaway is not None:
             raise GoingAway("the server sent GOAWAY: open a new connection")
         assert self.welcome is not None and self.transport is not None
@@ -134,7 +134,7 @@ class TcpClient(asyncio.Protocol):
     async def ping(self) -> float:
         """Round-trip time of a PING, in seconds (bound it with ``asyncio.timeout``)."""
         if self._failure is not None:
-            raise self._failure
+            raise ConnectionClosed(f"the connection is closed ({self._failure})")
         assert self.transport is not None
         payload = next(self._ping_ids).to_bytes(8, "big")
         answered = self.loop.create_future()
@@ -174,9 +174,9 @@ class TcpClient(asyncio.Protocol):
     # -- asyncio callbacks ------------------------------------------------------------
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self.transport = transport
-        transport.write(PREFACE + self._hello.encode())
+        # uvloop's transports are not asyncio.Transport subclasses, only alike.
+        self.transport = cast(asyncio.Transport, transport)
+        self.transport.write(PREFACE + self._hello.encode())
 
     def data_received(self, data: bytes) -> None:
         try:
@@ -184,11 +184,12 @@ class TcpClient(asyncio.Protocol):
             while (frame := self._decoder.next_frame()) is not None:
                 self._dispatch(frame)
         except ProtocolError as error:
-            self._fail(ConnectionClosed(f"the server broke the protocol: {error.message}"))
+            message = f"the server broke the protocol: {error.message}"
+            self._fail(lambda: ConnectionClosed(message))
             self._abort()
 
     def connection_lost(self, exc: Exception | None) -> None:
-        self._fail(ConnectionClosed("the connection closed"))
+        self._fail(lambda: ConnectionClosed("the connection closed"))
         if not self._closed.done():
             self._closed.set_result(None)
 
@@ -220,7 +221,7 @@ class TcpClient(asyncio.Protocol):
         elif ftype == FrameType.ERROR:
             info = ErrorInfo.decode(frame.payload)
             if frame.request_id == 0:
-                self._fail(_server_error(info))
+                self._fail(lambda: _server_error(info))
             else:
                 stream = self._streams.pop(frame.request_id, None)
                 if stream is not None:
@@ -252,18 +253,20 @@ class TcpClient(asyncio.Protocol):
         if self.transport is not None and not self.transport.is_closing():
             self.transport.write(encode_frame(FrameType.PONG, 0, payload))
 
-    def _fail(self, error: ClientError) -> None:
+    def _fail(self, error: Callable[[], ClientError]) -> None:
+        """End everything open with a fresh ``error()`` each: one exception object raised
+        in many tasks would pile every task's traceback onto it."""
         if self._failure is None:
-            self._failure = error
+            self._failure = error()
         if not self._welcomed.done():
-            self._welcomed.set_exception(error)
+            self._welcomed.set_exception(error())
             self._welcomed.exception()  # retrieved: connect() raises it, or nobody waits
         for stream in list(self._streams.values()):
-            stream.failed(error)
+            stream.failed(error())
         self._streams.clear()
         for answered in self._pings.values():
             if not answered.done():
-                answered.set_exception(error)
+                answered.set_exception(error())
 
     def _abort(self) -> None:
         if self.transport is not None:

@@ -34,7 +34,7 @@ from continuum.doors.tcp.frames import (
 _VERSION = struct.Struct(">H")
 _U32 = struct.Struct(">I")
 # A TEXT frame's header and its choice field, packed in one call on the hot path.
-_TEXT_HEAD = struct.Struct(">IBBIH")
+TEXT_HEAD = struct.Struct(">IBBIH")
 _TOOL_HEAD = struct.Struct(">IBBIHHHH")
 _TOOL_FIELDS = struct.Struct(">HHHH")
 _CHOICE = struct.Struct(">H")
@@ -141,7 +141,7 @@ def encode_frame(ftype: int, request_id: int, payload: bytes = b"", flags: int =
 
 def encode_text(request_id: int, choice: int, data: bytes) -> bytes:
     """A TEXT frame for ``data``, UTF-8 text that the caller split between characters."""
-    return _TEXT_HEAD.pack(len(data) + TEXT_OVERHEAD, FrameType.TEXT, 0, request_id, choice) + data
+    return TEXT_HEAD.pack(len(data) + TEXT_OVERHEAD, FrameType.TEXT, 0, request_id, choice) + data
 
 
 def decode_text(payload: bytes) -> TextDelta:

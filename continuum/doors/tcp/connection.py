@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from continuum.core.events import Finish, Usage
 from continuum.doors.tcp import codec
@@ -106,7 +106,6 @@ class ServerConnection(asyncio.Protocol):
         self._partial_bytes = 0
         self._last_id = 0
         self._out: list[bytes] = []
-        self._out_size = 0
         self._flush_scheduled = False
         self.paused = False
         self._resumed: asyncio.Future[None] | None = None
@@ -119,8 +118,8 @@ class ServerConnection(asyncio.Protocol):
     # -- asyncio callbacks ------------------------------------------------------------
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self.transport = transport
+        # uvloop's transports are not asyncio.Transport subclasses, only alike.
+        self.transport = cast(asyncio.Transport, transport)
         peer = transport.get_extra_info("peername")
         self.stats.peer = peer[0] if isinstance(peer, tuple) else None
         self.server.connection_opened(self)
@@ -361,11 +360,18 @@ class ServerConnection(asyncio.Protocol):
         self.stats.delta_bytes_sent += size
         self._send(frame)
 
+    def push(self, data: bytes) -> None:
+        """Queue a frame for the next flush (frames dropped once the connection is closed)."""
+        self._out.append(data)
+        if not self._flush_scheduled:
+            self._flush_scheduled = True
+            # Frames made in the same turn of the loop leave in one write (see decisions).
+            self.loop.call_soon(self._flush)
+
     def _send(self, data: bytes) -> None:
         if self.state == CLOSED:
             return
         self._out.append(data)
-        self._out_size += len(data)
         if not self._flush_scheduled:
             self._flush_scheduled = True
             # Frames made in the same turn of the loop leave in one write (see decisions).
@@ -376,11 +382,9 @@ class ServerConnection(asyncio.Protocol):
         transport = self.transport
         if transport is None or transport.is_closing() or not self._out:
             self._out.clear()
-            self._out_size = 0
             return
         data = self._out[0] if len(self._out) == 1 else b"".join(self._out)
         self._out.clear()
-        self._out_size = 0
         transport.write(data)
         buffered = transport.get_write_buffer_size()
         self.stats.buffered_bytes = buffered

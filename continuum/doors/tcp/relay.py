@@ -13,8 +13,9 @@ from typing import TYPE_CHECKING
 
 from continuum.core.events import ErrorEvent, Event, Finish, TextDelta, ToolCallDelta, Usage
 from continuum.doors.tcp import codec
-from continuum.doors.tcp.codec import TEXT_OVERHEAD, TOOL_OVERHEAD
+from continuum.doors.tcp.codec import TEXT_HEAD, TEXT_OVERHEAD, TOOL_OVERHEAD
 from continuum.doors.tcp.flow import utf8_cut
+from continuum.doors.tcp.frames import FrameType
 from continuum.doors.tcp.payloads import ErrorInfo
 from continuum.errors import ContinuumError
 
@@ -46,11 +47,31 @@ async def _relay(conn: ServerConnection, request: Request, body: bytes) -> Error
     events: AsyncGenerator[Event, None] | None = None
     try:
         events = conn.server.handler.stream(conn.identity, body)
+        request_window = request.window
+        connection_window = conn.window
+        stats = conn.stats
+        push = conn.push
+        request_id = request.id
         async for event in events:
             kind = type(event)
             if kind is TextDelta:
                 assert isinstance(event, TextDelta)
-                await _send_text(conn, request, event)
+                # The fast path of nearly every frame: it fits the windows and a frame.
+                data = event.text.encode()
+                size = len(data) + TEXT_OVERHEAD
+                if (
+                    size <= request_window.available
+                    and size <= connection_window.available
+                    and size <= conn.frame_size
+                    and not conn.paused
+                    and data
+                ):
+                    request_window.available -= size
+                    connection_window.available -= size
+                    stats.delta_bytes_sent += size
+                    push(TEXT_HEAD.pack(size, FrameType.TEXT, 0, request_id, event.choice) + data)
+                else:
+                    await _send_text(conn, request, event)
             elif kind is ToolCallDelta:
                 assert isinstance(event, ToolCallDelta)
                 await _send_tool_call(conn, request, event)
@@ -74,17 +95,6 @@ async def _relay(conn: ServerConnection, request: Request, body: bytes) -> Error
 
 async def _send_text(conn: ServerConnection, request: Request, event: TextDelta) -> None:
     data = event.text.encode()
-    if not data:
-        return
-    size = len(data) + TEXT_OVERHEAD
-    if (
-        size <= request.window.available
-        and size <= conn.window.available
-        and size <= conn.frame_size
-        and not conn.paused
-    ):
-        conn.send_delta(codec.encode_text(request.id, event.choice, data), size, request)
-        return
     while data:
         cut = await _room(conn, request, TEXT_OVERHEAD, data)
         conn.send_delta(

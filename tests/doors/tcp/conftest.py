@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 
 import pytest
+import uvloop
 
 from continuum.client import TcpClient
 from continuum.doors.tcp.limits import TcpLimits
@@ -13,6 +15,14 @@ from tests.doors.tcp.handlers import KEY, ScriptedHandler
 from tests.doors.tcp.raw import Raw
 
 StartServer = Callable[..., Awaitable[TcpServer]]
+
+
+def pytest_asyncio_loop_factories(
+    config: pytest.Config, item: pytest.Item
+) -> Mapping[str, Callable[[], asyncio.AbstractEventLoop]]:
+    """Every async test here runs on both loops: the gateway serves on uvloop, whose
+    transports differ from asyncio's in details (types, buffer accounting)."""
+    return {"asyncio": asyncio.new_event_loop, "uvloop": uvloop.new_event_loop}
 
 
 @pytest.fixture(autouse=True)
