@@ -18,6 +18,7 @@ from continuum.doors.tcp.codec import FrameDecoder, encode_frame
 from continuum.doors.tcp.errors import ProtocolError
 from continuum.doors.tcp.flow import Window
 from continuum.doors.tcp.frames import FLAG_MORE, PREFACE, Frame, FrameType
+from continuum.doors.tcp.limits import FLUSH_AT
 from continuum.doors.tcp.payloads import Done, ErrorInfo, GoAway, Hello, Welcome
 from continuum.doors.tcp.relay import serve
 from continuum.errors import ContinuumError
@@ -49,6 +50,7 @@ class ConnectionStats:
     requests: int = 0
     delta_bytes_sent: int = 0
     pings_sent: int = 0
+    write_paused: bool = False
     buffered_bytes: int = 0
     peak_buffered_bytes: int = 0
 
@@ -106,6 +108,7 @@ class ServerConnection(asyncio.Protocol):
         self._partial_bytes = 0
         self._last_id = 0
         self._out: list[bytes] = []
+        self.unflushed = 0
         self._flush_scheduled = False
         self.paused = False
         self._resumed: asyncio.Future[None] | None = None
@@ -153,10 +156,10 @@ class ServerConnection(asyncio.Protocol):
         self.server.connection_closed(self)
 
     def pause_writing(self) -> None:
-        self.paused = True
+        self.paused = self.stats.write_paused = True
 
     def resume_writing(self) -> None:
-        self.paused = False
+        self.paused = self.stats.write_paused = False
         self._wake_writers()
 
     # -- input ------------------------------------------------------------------------
@@ -363,6 +366,7 @@ class ServerConnection(asyncio.Protocol):
     def push(self, data: bytes) -> None:
         """Queue a frame for the next flush (frames dropped once the connection is closed)."""
         self._out.append(data)
+        self.unflushed += len(data)
         if not self._flush_scheduled:
             self._flush_scheduled = True
             # Frames made in the same turn of the loop leave in one write (see decisions).
@@ -372,6 +376,7 @@ class ServerConnection(asyncio.Protocol):
         if self.state == CLOSED:
             return
         self._out.append(data)
+        self.unflushed += len(data)
         if not self._flush_scheduled:
             self._flush_scheduled = True
             # Frames made in the same turn of the loop leave in one write (see decisions).
@@ -380,6 +385,7 @@ class ServerConnection(asyncio.Protocol):
     def _flush(self) -> None:
         self._flush_scheduled = False
         transport = self.transport
+        self.unflushed = 0
         if transport is None or transport.is_closing() or not self._out:
             self._out.clear()
             return
@@ -430,7 +436,16 @@ class ServerConnection(asyncio.Protocol):
     # -- flow control waits -----------------------------------------------------------
 
     async def writable(self) -> None:
-        """Wait while the transport is above its high-water mark."""
+        """Wait while the transport is above its high-water mark.
+
+        A generator that never awaits would otherwise run its request's task for as long
+        as it has credit, holding the loop and growing the unflushed frames: past
+        ``FLUSH_AT`` bytes they are written now (which may pause writing) and the task
+        lets the loop run once.
+        """
+        if self.unflushed >= FLUSH_AT:
+            self._flush()
+            await asyncio.sleep(0)
         while self.paused and self.state != CLOSED:
             if self._resumed is None:
                 self._resumed = self.loop.create_future()

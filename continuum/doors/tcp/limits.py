@@ -6,6 +6,10 @@ from dataclasses import dataclass
 
 from continuum.doors.tcp.frames import DEFAULT_MAX_FRAME, MAX_FRAME_CEILING, MAX_WINDOW
 
+# Unflushed output past which a request's task writes it out and lets the loop run
+# (``ServerConnection.writable``): an implementation bound, not a protocol limit.
+FLUSH_AT = 64 * 1024
+
 
 @dataclass(frozen=True, slots=True)
 class TcpLimits:

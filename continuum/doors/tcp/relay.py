@@ -16,6 +16,7 @@ from continuum.doors.tcp import codec
 from continuum.doors.tcp.codec import TEXT_HEAD, TEXT_OVERHEAD, TOOL_OVERHEAD
 from continuum.doors.tcp.flow import utf8_cut
 from continuum.doors.tcp.frames import FrameType
+from continuum.doors.tcp.limits import FLUSH_AT
 from continuum.doors.tcp.payloads import ErrorInfo
 from continuum.errors import ContinuumError
 
@@ -64,6 +65,7 @@ async def _relay(conn: ServerConnection, request: Request, body: bytes) -> Error
                     and size <= connection_window.available
                     and size <= conn.frame_size
                     and not conn.paused
+                    and conn.unflushed < FLUSH_AT
                     and data
                 ):
                     request_window.available -= size

@@ -17,6 +17,13 @@ from tests.doors.tcp.raw import Raw
 StartServer = Callable[..., Awaitable[TcpServer]]
 
 
+async def until(condition: Callable[[], bool]) -> None:
+    """Wait for a condition the server reaches on its own (polled; never a fixed sleep)."""
+    async with asyncio.timeout(5):
+        while not condition():  # noqa: ASYNC110 - the server's counters have no event to wait on
+            await asyncio.sleep(0.001)
+
+
 def pytest_asyncio_loop_factories(
     config: pytest.Config, item: pytest.Item
 ) -> Mapping[str, Callable[[], asyncio.AbstractEventLoop]]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable
 
 import pytest
 
@@ -12,15 +12,8 @@ from continuum.client import ConnectionClosed, GoingAway, ServerError, TcpClient
 from continuum.core.events import Finish, TextDelta, ToolCallDelta, Usage
 from continuum.doors.tcp.limits import TcpLimits
 from continuum.doors.tcp.server import TcpServer
-from tests.doors.tcp.conftest import StartServer
+from tests.doors.tcp.conftest import StartServer, until
 from tests.doors.tcp.handlers import KEY, ScriptedHandler, body, direct_text
-
-
-async def until(condition: Callable[[], bool]) -> None:
-    """Wait for a condition the server reaches on its own (polled; never a fixed sleep)."""
-    async with asyncio.timeout(5):
-        while not condition():  # noqa: ASYNC110 - the server's counters have no event to wait on
-            await asyncio.sleep(0.001)
 
 
 async def connect(server: TcpServer, **kwargs: object) -> TcpClient:

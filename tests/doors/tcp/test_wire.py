@@ -15,7 +15,7 @@ from continuum.doors.tcp.codec import encode_window_update
 from continuum.doors.tcp.frames import FLAG_MORE, HEADER, MAGIC, MAX_WINDOW, PREFACE, FrameType
 from continuum.doors.tcp.payloads import Done, ErrorInfo, GoAway, Hello
 from continuum.doors.tcp.server import TcpServer
-from tests.doors.tcp.conftest import StartServer
+from tests.doors.tcp.conftest import StartServer, until
 from tests.doors.tcp.handlers import KEY, ScriptedHandler, body, direct_text
 from tests.doors.tcp.raw import Raw
 
@@ -267,5 +267,32 @@ async def test_slow_consumer_is_cut_off(
     assert any("slow consumer" in record.getMessage() for record in caplog.records)
     assert await healthy.ping() > 0
     request = body("still fine")
+    assert await healthy.stream(request).text() == await direct_text(request)
+    await healthy.close()
+
+
+async def test_huge_credit_and_no_reading_is_held_by_the_socket(
+    start_server: StartServer, handler: ScriptedHandler
+) -> None:
+    """A client may grant all the credit there is and read nothing: the server stops
+    pulling from the generator once the socket is full, and the loop keeps serving."""
+    server = await start_server()
+    healthy = await TcpClient.connect("127.0.0.1", server.port, KEY)
+    raw = await Raw.open(server.port, receive_buffer=4096)
+    raw.send(PREFACE + Hello(KEY, "greedy").encode())
+    assert (await raw.next()).type == FrameType.WELCOME
+    endless = orjson.dumps(body("x") | {"model": "endless"})
+    raw.send(encode_window_update(0, MAX_WINDOW - server.limits.initial_connection_window))
+    raw.frame(FrameType.REQUEST, 1, endless)
+    raw.send(encode_window_update(1, MAX_WINDOW - server.limits.initial_request_window))
+    stats = next(s for s in server.stats() if s.client == "greedy")
+    await until(lambda: stats.write_paused)
+    record = handler.records[-1]
+    pulled = record.pulled
+    for _ in range(5):
+        assert await healthy.ping() < 1  # the loop is not held by the endless generator
+    assert record.pulled == pulled
+    assert stats.peak_buffered_bytes <= 256 * 1024
+    request = body("beside a greedy one")
     assert await healthy.stream(request).text() == await direct_text(request)
     await healthy.close()
