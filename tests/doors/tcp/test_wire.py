@@ -296,3 +296,45 @@ async def test_huge_credit_and_no_reading_is_held_by_the_socket(
     request = body("beside a greedy one")
     assert await healthy.stream(request).text() == await direct_text(request)
     await healthy.close()
+
+
+class BrokenKeyCheck(ScriptedHandler):
+    async def authenticate(self, key: str, client: str | None) -> object:
+        raise RuntimeError("the key store is broken")
+
+
+class SlowKeyCheck(ScriptedHandler):
+    async def authenticate(self, key: str, client: str | None) -> object:
+        await asyncio.Event().wait()  # never answers
+        return None
+
+
+async def test_a_failing_key_check_is_a_500_and_a_close(server: TcpServer) -> None:
+    server.handler = BrokenKeyCheck()
+    raw = await Raw.open(server.port)
+    raw.send(PREFACE + Hello(KEY).encode())
+    error = await raw.connection_error()
+    assert (error.status, error.code) == (500, "internal_error")
+
+
+async def test_a_key_check_that_never_answers_hits_the_handshake_timeout(
+    start_server: StartServer,
+) -> None:
+    server = await start_server(handshake_timeout=0.1)
+    server.handler = SlowKeyCheck()
+    raw = await Raw.open(server.port)
+    raw.send(PREFACE + Hello(KEY).encode())
+    error = await raw.connection_error()
+    assert (error.status, error.code) == (408, "handshake_timeout")
+
+
+async def test_shutdown_closes_connections_still_in_their_handshake(
+    start_server: StartServer,
+) -> None:
+    server = await start_server()
+    raw = await Raw.open(server.port)
+    raw.send(PREFACE)
+    await until(lambda: len(server.stats()) == 1)
+    await server.close(drain_timeout=1)
+    error = await raw.connection_error()
+    assert (error.status, error.code) == (503, "shutting_down")
