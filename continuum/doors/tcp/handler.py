@@ -31,6 +31,7 @@ class TcpHandler(Protocol):
         body (its ``stream`` member is to be ignored: the answer always streams). A
         ``ContinuumError`` raised before the first event, or an ``ErrorEvent`` after it,
         becomes the request's ERROR frame. The server closes the generator (``aclose``)
-        when the client cancels or disconnects; closing must cancel the upstream.
+        when the client cancels or disconnects; closing must cancel the upstream, so a
+        generator that relays another one should hold it in ``contextlib.aclosing``.
         """
         ...

@@ -4,6 +4,7 @@ fails and records when its generators are closed."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import AsyncGenerator
 from dataclasses import dataclass, field
@@ -62,8 +63,13 @@ class LocalHandler:
             parsed = orjson.loads(body)
         except orjson.JSONDecodeError:
             raise MalformedJSON("The body is not valid JSON") from None
-        async for event in self.provider.stream_chat(chat_request(parsed), TEXT):
-            yield event
+        # aclosing: closing this generator must close the provider's at once, not when
+        # the garbage collector gets to it (that is what cancels the upstream).
+        async with contextlib.aclosing(
+            self.provider.stream_chat(chat_request(parsed), TEXT)
+        ) as events:
+            async for event in events:
+                yield event
 
 
 @dataclass
@@ -101,9 +107,10 @@ class ScriptedHandler(LocalHandler):
         self.records.append(record)
         self.started.set()
         try:
-            async for event in self._script(parsed, record):
-                record.pulled += 1
-                yield event
+            async with contextlib.aclosing(self._script(parsed, record)) as events:
+                async for event in events:
+                    record.pulled += 1
+                    yield event
         finally:
             record.closed_at = time.monotonic()
             record.closed.set()
