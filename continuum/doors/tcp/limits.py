@@ -35,9 +35,11 @@ class TcpLimits:
     def __post_init__(self) -> None:
         if not DEFAULT_MAX_FRAME <= self.max_frame_size <= MAX_FRAME_CEILING:
             raise ValueError(f"max_frame_size must be {DEFAULT_MAX_FRAME}..{MAX_FRAME_CEILING}")
+        # A window of at least a default frame always has room for any one frame head and
+        # character at half its size, when a client returns credit (docs/protocol.md §7.1).
         for name in ("initial_request_window", "initial_connection_window"):
-            if not 1 <= getattr(self, name) <= MAX_WINDOW:
-                raise ValueError(f"{name} must be 1..{MAX_WINDOW}")
+            if not DEFAULT_MAX_FRAME <= getattr(self, name) <= MAX_WINDOW:
+                raise ValueError(f"{name} must be {DEFAULT_MAX_FRAME}..{MAX_WINDOW}")
         for name in (
             "max_concurrent_requests",
             "max_request_bytes",

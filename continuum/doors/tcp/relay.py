@@ -113,7 +113,8 @@ async def _send_tool_call(conn: ServerConnection, request: Request, event: ToolC
     data = event.arguments.encode()
     while True:
         fixed = TOOL_OVERHEAD + len(call_id) + len(name)
-        cut = await _room(conn, request, fixed, data)
+        # A first piece may go without arguments: its id and name are news on their own.
+        cut = await _room(conn, request, fixed, data, head_only=fixed > TOOL_OVERHEAD)
         frame = codec.encode_tool_call(
             request.id, event.choice, event.index, call_id, name, data[:cut]
         )
@@ -124,14 +125,17 @@ async def _send_tool_call(conn: ServerConnection, request: Request, event: ToolC
         call_id = name = b""
 
 
-async def _room(conn: ServerConnection, request: Request, fixed: int, data: bytes) -> int:
+async def _room(
+    conn: ServerConnection, request: Request, fixed: int, data: bytes, head_only: bool = False
+) -> int:
     """Wait until a frame of ``fixed`` bytes plus a non-empty prefix of ``data`` (or all of
-    an empty ``data``) may be sent; the prefix's length, cut between UTF-8 characters."""
+    an empty ``data``, or nothing when ``head_only``) may be sent; the prefix's length,
+    cut between UTF-8 characters."""
     while True:
         await conn.writable()
         room = min(request.window.available, conn.window.available, conn.frame_size) - fixed
         if room >= 0:
             cut = utf8_cut(data, room)
-            if cut > 0 or not data:
+            if cut > 0 or not data or head_only:
                 return cut
         await conn.credit(request)

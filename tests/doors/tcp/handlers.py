@@ -19,6 +19,8 @@ from continuum.providers.local import LocalProvider
 from continuum.routing.table import Deployment
 
 KEY = "ck-test-key"
+# 100 kB of one-, two-, three- and four-byte characters: splitting it must respect them.
+BIG_TEXT = "aé€😀" * 10_000
 TEXT = Deployment("local", "text")
 
 
@@ -91,6 +93,7 @@ class ScriptedHandler(LocalHandler):
     * ``fail-after``: two pieces, then an ErrorEvent (502);
     * ``crash`` / ``crash-after``: a RuntimeError before / after the first event;
     * ``tools``: a tool call in pieces, then ``Finish("tool_calls")``;
+    * ``big``: ``BIG_TEXT`` as one text delta, then as one tool call's arguments;
     * anything else: the local text model.
     """
 
@@ -136,6 +139,10 @@ class ScriptedHandler(LocalHandler):
         elif model == "crash-after":
             yield TextDelta("ok so far")
             raise ValueError("a bug after the first event")
+        elif model == "big":
+            yield TextDelta(BIG_TEXT)
+            yield ToolCallDelta(0, BIG_TEXT, id="call_big", name="echo")
+            yield Finish("tool_calls")
         elif model == "tools":
             yield ToolCallDelta(0, id="call_1", name="lookup")
             yield ToolCallDelta(0, arguments='{"city": ')

@@ -13,7 +13,7 @@ from continuum.core.events import Finish, TextDelta, ToolCallDelta, Usage
 from continuum.doors.tcp.limits import TcpLimits
 from continuum.doors.tcp.server import TcpServer
 from tests.doors.tcp.conftest import StartServer, until
-from tests.doors.tcp.handlers import KEY, ScriptedHandler, body, direct_text
+from tests.doors.tcp.handlers import BIG_TEXT, KEY, ScriptedHandler, body, direct_text
 
 
 async def connect(server: TcpServer, **kwargs: object) -> TcpClient:
@@ -47,6 +47,23 @@ async def test_tool_call_deltas(client: TcpClient) -> None:
         Finish("tool_calls"),
         Usage(5, 3),
     ]
+
+
+async def test_deltas_larger_than_frames_and_windows_are_split_between_characters(
+    start_server: StartServer,
+) -> None:
+    server = await start_server(initial_request_window=16_384, initial_connection_window=16_384)
+    client = await connect(server)
+    events = [event async for event in client.stream(body("x") | {"model": "big"})]
+    texts = [e for e in events if isinstance(e, TextDelta)]
+    calls = [e for e in events if isinstance(e, ToolCallDelta)]
+    assert len(texts) >= 7 and len(calls) >= 7  # 100 kB through 16 kB windows
+    assert "".join(e.text for e in texts) == BIG_TEXT
+    assert "".join(e.arguments for e in calls) == BIG_TEXT
+    assert (calls[0].id, calls[0].name) == ("call_big", "echo")
+    assert all(c.id is None and c.name is None for c in calls[1:])
+    assert events[-1] == Finish("tool_calls")
+    await client.close()
 
 
 async def test_several_choices(client: TcpClient) -> None:
