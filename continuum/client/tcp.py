@@ -18,6 +18,7 @@ import itertools
 import time
 from collections.abc import Callable, Mapping
 from typing import Any, cast
+from urllib.parse import urlsplit
 
 import orjson
 
@@ -36,6 +37,8 @@ from continuum.doors.tcp.frames import (
     FrameType,
 )
 from continuum.doors.tcp.payloads import Done, ErrorInfo, GoAway, Hello, Welcome
+
+DEFAULT_PORT = 8989
 
 
 def _server_error(info: ErrorInfo) -> ServerError:
@@ -90,6 +93,14 @@ class TcpClient(asyncio.Protocol):
                 client._abort()
                 raise
         return client
+
+    @classmethod
+    async def connect_url(cls, url: str, key: str, **options: Any) -> TcpClient:
+        """``connect`` from a ``tcp://host[:port]`` URL (port 8989 when absent)."""
+        parsed = urlsplit(url)
+        if parsed.scheme != "tcp" or not parsed.hostname:
+            raise ValueError(f"not a tcp://host[:port] URL: {url!r}")
+        return await cls.connect(parsed.hostname, parsed.port or DEFAULT_PORT, key, **options)
 
     async def __aenter__(self) -> TcpClient:
         return self

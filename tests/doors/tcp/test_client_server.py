@@ -298,6 +298,13 @@ async def test_many_clients_share_a_server(server: TcpServer) -> None:
         await client.close()
 
 
+async def test_connect_by_url(server: TcpServer) -> None:
+    async with await TcpClient.connect_url(f"tcp://127.0.0.1:{server.port}", KEY) as client:
+        assert await client.ping() > 0
+    with pytest.raises(ValueError):
+        await TcpClient.connect_url("http://127.0.0.1:8080", KEY)
+
+
 async def test_limits_are_checked() -> None:
     with pytest.raises(ValueError):
         TcpLimits(max_frame_size=2 << 20)
