@@ -12,7 +12,6 @@ import logging
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, cast
 
-from continuum.core.events import Finish, Usage
 from continuum.doors.tcp import codec
 from continuum.doors.tcp.codec import FrameDecoder, encode_frame
 from continuum.doors.tcp.errors import ProtocolError
@@ -21,6 +20,7 @@ from continuum.doors.tcp.frames import FLAG_MORE, PREFACE, Frame, FrameType
 from continuum.doors.tcp.limits import FLUSH_AT
 from continuum.doors.tcp.payloads import Done, ErrorInfo, GoAway, Hello, Welcome
 from continuum.doors.tcp.relay import serve
+from continuum.doors.tcp.request import CANCELLED, GOING_AWAY, SHUTTING_DOWN, Request
 from continuum.errors import ContinuumError
 
 if TYPE_CHECKING:
@@ -29,11 +29,6 @@ if TYPE_CHECKING:
 log = logging.getLogger("continuum.tcp")
 
 HANDSHAKE, AUTHENTICATING, OPEN, DRAINING, CLOSING, CLOSED = range(6)
-
-CANCELLED = ErrorInfo(499, "cancelled", "the request was cancelled by the client")
-SHUTTING_DOWN = ErrorInfo(503, "shutting_down", "the server shut down before the answer ended")
-GOING_AWAY = ErrorInfo(503, "going_away", "the server is draining: open a new connection")
-INTERNAL = ErrorInfo(500, "internal_error", "the server failed while serving this request")
 
 
 @dataclass(slots=True)
@@ -53,40 +48,6 @@ class ConnectionStats:
     write_paused: bool = False
     buffered_bytes: int = 0
     peak_buffered_bytes: int = 0
-
-
-class Request:
-    """The server's state for one open request id."""
-
-    __slots__ = (
-        "cancel_reason",
-        "closing",
-        "finish",
-        "id",
-        "parts",
-        "size",
-        "task",
-        "usage",
-        "waiter",
-        "window",
-    )
-
-    def __init__(self, request_id: int, window: int):
-        self.id = request_id
-        self.window = Window(window)
-        self.parts: list[bytes] = []
-        self.size = 0
-        self.task: asyncio.Task[None] | None = None
-        self.waiter: asyncio.Future[None] | None = None
-        self.finish: list[str | None] = []
-        self.usage: Usage | None = None
-        self.cancel_reason: ErrorInfo | None = None
-        self.closing = False
-
-    def finished(self, event: Finish) -> None:
-        while len(self.finish) <= event.choice:
-            self.finish.append(None)
-        self.finish[event.choice] = event.reason
 
 
 class ServerConnection(asyncio.Protocol):

@@ -18,10 +18,12 @@ from continuum.doors.tcp.flow import utf8_cut
 from continuum.doors.tcp.frames import FrameType
 from continuum.doors.tcp.limits import FLUSH_AT
 from continuum.doors.tcp.payloads import ErrorInfo
+from continuum.doors.tcp.request import INTERNAL
 from continuum.errors import ContinuumError
 
 if TYPE_CHECKING:
-    from continuum.doors.tcp.connection import Request, ServerConnection
+    from continuum.doors.tcp.connection import ServerConnection
+    from continuum.doors.tcp.request import Request
 
 log = logging.getLogger("continuum.tcp")
 
@@ -40,7 +42,7 @@ async def serve(conn: ServerConnection, request: Request, body: bytes) -> None:
         outcome = request.cancel_reason
     except Exception:  # the door's outermost boundary for one request
         log.exception("TCP request %d from %s failed", request.id, conn.stats.peer)
-        outcome = ErrorInfo(500, "internal_error", "the server failed while serving this request")
+        outcome = INTERNAL
     conn.release(request, outcome)
 
 
