@@ -2,7 +2,7 @@
 
 The bytes are parsed by the sans-IO codec; this module holds the connection's state
 machine and drives it from asyncio's ``Protocol`` callbacks. Each request runs in its
-own task (``requests.serve``); the connection owns the windows and the output buffer.
+own task (``relay.serve``); the connection owns the windows and the output buffer.
 """
 
 from __future__ import annotations
@@ -35,8 +35,9 @@ HANDSHAKE, AUTHENTICATING, OPEN, DRAINING, CLOSING, CLOSED = range(6)
 class ConnectionStats:
     """Live counters of one connection, for tests, metrics and the slow-consumer check.
 
-    ``buffered_bytes`` is what was written and not yet taken by the kernel (plus frames
-    not yet flushed); ``peak_buffered_bytes`` its highest value so far.
+    ``buffered_bytes`` is what was written and not yet taken by the kernel, measured at
+    each flush; ``peak_buffered_bytes`` its highest value so far. ``delta_bytes_sent``
+    counts the flow-controlled payload bytes (TEXT and TOOL_CALL) sent.
     """
 
     peer: str | None = None
