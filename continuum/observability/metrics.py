@@ -124,10 +124,6 @@ class _Series:
         )
 
 
-def _child(metric: Any, labels: _Labels) -> Any:
-    return metric.labels(*labels) if labels else metric
-
-
 def _add_histogram(child: Histogram, counts: list[int], total: float) -> None:
     # prometheus-client has no public "add n observations to bucket i"; its children keep
     # one value per bucket (non-cumulative) plus the sum. tests/observability pins this
@@ -175,6 +171,7 @@ class Metrics:
         self._levels: dict[tuple[Gauge, _Labels], int] = {}
         self._written: dict[tuple[Gauge, _Labels], int] = {}
         self._backlog: Callable[[], int] | None = None
+        self._children: dict[tuple[Any, _Labels], Any] = {}
         self._task: asyncio.Task[None] | None = None
 
     # -- the hot path ------------------------------------------------------------------
@@ -286,24 +283,32 @@ class Metrics:
                 requests, self._requests = self._requests, {}
                 counts, self._counts = self._counts, {}
                 levels = {k: v for k, v in self._levels.items() if self._written.get(k) != v}
-            series = self._series
+            series, child = self._series, self._child
             for (door, model, deployment, status), entry in requests.items():
                 where = (door, model, deployment or NO_DEPLOYMENT)
-                series.requests.labels(*where, str(status)).inc(entry.count)
+                child(series.requests, (*where, str(status))).inc(entry.count)
                 if entry.prompt:
-                    series.prompt_tokens.labels(*where).inc(entry.prompt)
+                    child(series.prompt_tokens, where).inc(entry.prompt)
                 if entry.completion:
-                    series.completion_tokens.labels(*where).inc(entry.completion)
-                _add_histogram(series.latency.labels(*where), entry.latency, entry.latency_sum)
+                    child(series.completion_tokens, where).inc(entry.completion)
+                _add_histogram(child(series.latency, where), entry.latency, entry.latency_sum)
                 if any(entry.ttft):
-                    _add_histogram(series.ttft.labels(*where), entry.ttft, entry.ttft_sum)
+                    _add_histogram(child(series.ttft, where), entry.ttft, entry.ttft_sum)
             for (counter, labels), amount in counts.items():
-                _child(counter, labels).inc(amount)
+                child(counter, labels).inc(amount)
             for (gauge, labels), level in levels.items():
-                _child(gauge, labels).set(level)
+                child(gauge, labels).set(level)
             self._written.update(levels)
             if self._backlog is not None:
                 series.ledger_backlog.set(self._backlog())
+
+    def _child(self, metric: Any, labels: _Labels) -> Any:
+        """The labelled series, resolved once (``labels()`` costs about a microsecond)."""
+        key = (metric, labels)
+        found = self._children.get(key)
+        if found is None:
+            found = self._children[key] = metric.labels(*labels) if labels else metric
+        return found
 
     def expose(self) -> bytes:
         """The text exposition format (``content_type``), summed over workers if several."""
