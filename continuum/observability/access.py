@@ -16,13 +16,28 @@ from __future__ import annotations
 
 import logging
 
+from continuum.observability.redaction import Redactor
+
 ACCESS_LOGGER = "continuum.access"
 
 
 class AccessLog:
-    """Writes the access line; does nothing (not even build the record) when disabled."""
+    """Writes the access line; does nothing (not even build the record) when disabled.
 
-    def __init__(self, logger: logging.Logger | None = None, *, enabled: bool = True):
+    Of its fields only ``model`` and ``user`` can come from a client; the line redacts
+    those itself with ``redactor`` (give it the one ``configure_logging`` got) and marks
+    the record done, so the handler's filter does not rescan the fields the gateway
+    made (bench/access_log_cost.py).
+    """
+
+    def __init__(
+        self,
+        redactor: Redactor | None = None,
+        *,
+        logger: logging.Logger | None = None,
+        enabled: bool = True,
+    ):
+        self._redactor = redactor or Redactor()
         self._logger = logger or logging.getLogger(ACCESS_LOGGER)
         self.enabled = enabled
 
@@ -43,12 +58,14 @@ class AccessLog:
         error_code: str | None = None,
     ) -> None:
         """Log one finished request (any status)."""
-        if not self.enabled or not self._logger.isEnabledFor(logging.INFO):
+        logger = self._logger
+        if not self.enabled or not logger.isEnabledFor(logging.INFO):
             return
+        redact = self._redactor.text
         fields: dict[str, object] = {
             "request_id": request_id,
             "door": door,
-            "model": model,
+            "model": redact(model),
             "deployment": deployment,
             "status": status,
             "prompt_tokens": prompt_tokens,
@@ -59,9 +76,16 @@ class AccessLog:
         if ttft_s is not None:
             fields["ttft_ms"] = round(ttft_s * 1000, 2)
         if user is not None:
-            fields["user"] = user
+            fields["user"] = redact(user)
         if key_id is not None:
             fields["key_id"] = key_id
         if error_code is not None:
             fields["error_code"] = error_code
-        self._logger.info("request", extra=fields)
+        # makeRecord + handle is logger.info without the caller lookup (a stack walk),
+        # which says nothing useful about an access line.
+        record = logger.makeRecord(
+            logger.name, logging.INFO, "", 0, "request", (), None, extra=fields
+        )
+        record._continuum_redacted = True
+        record._continuum_fields = fields  # saves the formatter a search for the extras
+        logger.handle(record)

@@ -67,6 +67,9 @@ def level_from(continuum: str | None, gateway: str | None, default: str = "info"
 
 def extra_fields(record: logging.LogRecord) -> dict[str, Any]:
     """The fields a record was given through ``extra=``."""
+    known: dict[str, Any] | None = getattr(record, "_continuum_fields", None)
+    if known is not None:
+        return known
     return {
         name: value
         for name, value in record.__dict__.items()
@@ -74,18 +77,24 @@ def extra_fields(record: logging.LogRecord) -> dict[str, Any]:
     }
 
 
-def _timestamp(created: float) -> str:
-    seconds = int(created)
-    millis = int((created - seconds) * 1000)
-    return f"{time.strftime('%Y-%m-%dT%H:%M:%S', time.gmtime(seconds))}.{millis:03d}Z"
-
-
 class JsonFormatter(logging.Formatter):
     """One JSON object per line; ``extra`` fields become top-level keys."""
 
+    def __init__(self) -> None:
+        super().__init__()
+        self._second = -1
+        self._prefix = ""
+
+    def _timestamp(self, created: float) -> str:
+        seconds = int(created)
+        if seconds != self._second:  # strftime once a second, not once a line
+            self._prefix = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(seconds))
+            self._second = seconds
+        return f"{self._prefix}.{int((created - seconds) * 1000):03d}Z"
+
     def format(self, record: logging.LogRecord) -> str:
         payload: dict[str, Any] = {
-            "ts": _timestamp(record.created),
+            "ts": self._timestamp(record.created),
             "level": record.levelname.lower(),
             "logger": record.name,
             "msg": record.getMessage(),
