@@ -24,7 +24,7 @@ from continuum.config.models import default_routes, llama_routes, load_models
 from continuum.config.users import load_users
 from continuum.core.context import Principal
 from continuum.core.pipeline import Pipeline
-from continuum.doors.http import admin, errors, health, usage, validate
+from continuum.doors.http import admin, console, errors, health, usage, validate
 from continuum.doors.http import limits as limit_routes
 from continuum.doors.http.fastpath import HttpApp
 from continuum.doors.http.ids import RequestIds
@@ -209,6 +209,7 @@ def create_app(settings: Settings | None = None, gateway: Gateway | None = None)
     app.include_router(usage.router)
     app.include_router(admin.router)
     app.include_router(validate.router)
+    app.include_router(console.router)
     if gateway.settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,
