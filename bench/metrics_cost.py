@@ -30,8 +30,9 @@ from typing import Any
 import orjson
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
-from continuum.observability.metrics import LATENCY_BUCKETS, TTFT_BUCKETS, Metrics
+from continuum.observability.metrics import Metrics
 from continuum.observability.multiprocess import ENV, is_enabled
+from continuum.observability.series import LATENCY_BUCKETS, TTFT_BUCKETS
 
 Variant = Callable[[], None]
 

@@ -6,7 +6,7 @@ lock). ``flush`` moves what accumulated into prometheus-client's series: before 
 exposition, and, with several worker processes, once a second in each worker
 (``start``), so multiprocess mode's file-backed values are written once per series per
 second rather than several times per request. Why, with figures: docs/decisions.md
-("Metrics: deferred recording").
+("Observability").
 
 Series (all prefixed ``continuum_``)::
 
@@ -20,7 +20,9 @@ Series (all prefixed ``continuum_``)::
     open_streams{door}  websocket_connections{door}  tcp_connections  stream_sessions
     ledger_backlog  ledger_write_failures_total  ledger_failed_records_total
 
-A request that failed before a deployment was chosen has ``deployment="none"``.
+A request that failed before a deployment was chosen has ``deployment="none"``. Label
+values must come from configuration (model ids, deployment names, door names, error
+codes), never from raw client input: each distinct value is a series for ever.
 """
 
 from __future__ import annotations
@@ -31,7 +33,6 @@ import os
 import threading
 from bisect import bisect_left
 from collections.abc import Callable, Iterator
-from math import inf
 from pathlib import Path
 from typing import Any
 
@@ -46,10 +47,8 @@ from prometheus_client import (
 
 from continuum.errors import ConfigError
 from continuum.observability import multiprocess
+from continuum.observability.series import LATENCY_BUCKETS, NO_DEPLOYMENT, TTFT_BUCKETS, Series
 
-LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, inf)
-TTFT_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, inf)
-NO_DEPLOYMENT = "none"
 _Labels = tuple[str, ...]
 
 
@@ -66,62 +65,6 @@ class _Requests:
         self.latency_sum = 0.0
         self.ttft = [0] * len(TTFT_BUCKETS)
         self.ttft_sum = 0.0
-
-
-class _Series:
-    """The prometheus-client metric objects, registered on one registry."""
-
-    def __init__(self, registry: CollectorRegistry):
-        def counter(name: str, doc: str, *labels: str) -> Counter:
-            return Counter(f"continuum_{name}", doc, labels, registry=registry)
-
-        def gauge(name: str, doc: str, *labels: str) -> Gauge:
-            return Gauge(
-                f"continuum_{name}", doc, labels, registry=registry, multiprocess_mode="livesum"
-            )
-
-        where = ("door", "model", "deployment")
-        self.requests = counter("requests", "Requests finished.", *where, "status")
-        self.latency = Histogram(
-            "continuum_request_duration_seconds",
-            "Time from a request's arrival to its last byte.",
-            where,
-            registry=registry,
-            buckets=LATENCY_BUCKETS,
-        )
-        self.ttft = Histogram(
-            "continuum_time_to_first_token_seconds",
-            "Time from a request's arrival to its first generated token.",
-            where,
-            registry=registry,
-            buckets=TTFT_BUCKETS,
-        )
-        self.prompt_tokens = counter("prompt_tokens", "Prompt tokens (in).", *where)
-        self.completion_tokens = counter("completion_tokens", "Completion tokens (out).", *where)
-        self.rate_limited = counter(
-            "rate_limited", "Requests refused by a rate limit.", "door", "model"
-        )
-        self.upstream_errors = counter(
-            "upstream_errors", "Failed upstream attempts.", "deployment", "code"
-        )
-        self.upstream_retries = counter("upstream_retries", "Upstream retries.", "deployment")
-        self.fallbacks = counter(
-            "fallbacks",
-            "Requests moved to another deployment.",
-            "model",
-            "from_deployment",
-            "to_deployment",
-        )
-        self.cooldowns = counter("cooldowns", "Deployments put in cooldown.", "deployment")
-        self.open_streams = gauge("open_streams", "Streaming responses in progress.", "door")
-        self.websockets = gauge("websocket_connections", "Open WebSocket connections.", "door")
-        self.tcp = gauge("tcp_connections", "Open Continuum TCP protocol connections.")
-        self.sessions = gauge("stream_sessions", "Stream sessions generating in this server.")
-        self.ledger_backlog = gauge("ledger_backlog", "Usage records queued, not yet written.")
-        self.ledger_failures = counter("ledger_write_failures", "Failed usage-ledger writes.")
-        self.ledger_failed_records = counter(
-            "ledger_failed_records", "Usage records in failed ledger writes."
-        )
 
 
 def _add_histogram(child: Histogram, counts: list[int], total: float) -> None:
@@ -162,7 +105,7 @@ class Metrics:
             )
         self.registry = CollectorRegistry(auto_describe=False)
         self.multiprocess_dir = multiprocess_dir
-        self._series = _Series(self.registry)
+        self._series = Series(self.registry)
         self._flush_interval = flush_interval
         self._lock = threading.Lock()
         self._flush_lock = threading.Lock()

@@ -15,7 +15,8 @@ from starlette.routing import Route
 
 from continuum.errors import ConfigError
 from continuum.observability.exposition import MetricsEndpoint, is_loopback
-from continuum.observability.metrics import LATENCY_BUCKETS, TTFT_BUCKETS, Metrics
+from continuum.observability.metrics import Metrics
+from continuum.observability.series import LATENCY_BUCKETS, TTFT_BUCKETS
 from tests.observability.scrape import Scrape
 
 METRICS_KEY = "mk-0123456789abcdef"
