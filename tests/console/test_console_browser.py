@@ -82,8 +82,8 @@ def test_log_in_and_stream_an_answer_over_sse(ui: ConsolePage, console_gateway: 
     assert len(partial) < len(final)
     assert int(ui.value("#stat-tokens")) == expected["usage"]["completion_tokens"]
     assert float(ui.value("#stat-rate")) > 0
-    # 20 ms between tokens: the measured speed must be near 50 tokens/s, not instant.
-    assert float(ui.value("#stat-rate")) < 80
+    # 20 ms between tokens: about 50 tokens/s, where an unpaced model shows thousands.
+    assert float(ui.value("#stat-rate")) < 200
     assert ui.page.is_enabled("#chat-send") and ui.page.is_disabled("#chat-stop")
 
     # A second turn carries the first as history (local-echo repeats the last message).
