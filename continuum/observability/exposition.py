@@ -15,9 +15,9 @@ import hashlib
 import hmac
 from ipaddress import ip_address
 
-import orjson
 from starlette.types import Receive, Scope, Send
 
+from continuum.dialects.openai.errors import error_json
 from continuum.errors import (
     AuthenticationFailed,
     ContinuumError,
@@ -80,7 +80,7 @@ class MetricsEndpoint:
             headers = [(b"content-type", b"application/json")]
             if isinstance(error, AuthenticationFailed):
                 headers.append((b"www-authenticate", b"Bearer"))
-            await _answer(send, error.status, headers, orjson.dumps(error.to_dict()))
+            await _answer(send, error.status, headers, error_json(error))
             return
         body = self._metrics.expose()
         headers = [

@@ -30,6 +30,7 @@ usage = Table(
     Column("error_code", String(64)),
     Column("created", Float, nullable=False),
     Column("day", String(10), nullable=False),  # UTC date, for portable grouping
+    Column("door", String(32)),  # which door served it (http, ws, tcp, ...); migration 2
     Index("continuum_usage_user_day", "user_id", "day"),
 )
 

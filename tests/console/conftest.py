@@ -72,20 +72,6 @@ def start_gateway(tmp: Path, **overrides: Any) -> Iterator[Running]:
         yield Running(url, config, tmp / "data")
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    """Chromium for this module only (tests/conftest.py's ``browser`` lives for the session).
-
-    While Playwright's sync API is open, its event loop stays marked as running in the
-    main thread, so every pytest-asyncio test that runs afterwards fails with "Runner.run()
-    cannot be called from a running event loop". Closing it after the module avoids that.
-    """
-    from tests.browser import chromium
-
-    with chromium() as launched:
-        yield launched
-
-
 @pytest.fixture(scope="session")
 def console_gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running]:
     yield from start_gateway(tmp_path_factory.mktemp("console"))

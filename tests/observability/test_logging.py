@@ -150,7 +150,7 @@ def _invalid_body(log: logging.Logger) -> None:
     """pydantic quotes the offending input, here a whole message, in its error text."""
     from pydantic import ValidationError
 
-    from continuum.doors.http.openai.wire import ChatCompletionRequest
+    from continuum.dialects.openai.request import ChatCompletionRequest
 
     body = {"model": "m", "messages": [{"rol": "user", "content": PROMPT}, PROMPT]}
     try:

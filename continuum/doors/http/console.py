@@ -22,7 +22,10 @@ from fastapi import APIRouter
 from starlette.requests import Request
 from starlette.responses import Response
 
-from continuum.doors.http.auth import ADMIN, authenticate_operator, pipeline_of
+from continuum.auth.admin import ADMIN
+from continuum.dialects.openai.errors import error_object
+from continuum.doors.http.auth import authenticate
+from continuum.doors.http.services import gateway_of
 from continuum.errors import AuthenticationFailed, NotFound
 
 router = APIRouter(include_in_schema=False)
@@ -105,11 +108,11 @@ async def console_root(request: Request) -> Response:
 async def console_session(request: Request) -> Response:
     """Who the bearer key is and what the console may show them (200 even for bad keys)."""
     try:
-        principal = await authenticate_operator(request)
+        principal = await authenticate(request)
     except AuthenticationFailed as error:
-        return _json(request, {"valid": False, **error.to_dict()})
-    # The admin key manages keys and reads usage; it is nobody's key to chat with.
-    models = [] if principal is ADMIN else pipeline_of(request).visible_models(principal)
+        return _json(request, {"valid": False, **error_object(error)})
+    # The admin key manages keys and reads usage; it may use no model.
+    models = gateway_of(request).pipeline.visible_models(principal)
     body = {
         "valid": True,
         "user": principal.id,
@@ -127,7 +130,7 @@ async def console_file(request: Request, path: str) -> Response:
     resource = _asset(path or "index.html")
     if resource is None:
         error = NotFound(f"Unknown request URL: GET /ui/{path}. Please check the URL and method.")
-        return _json(request, error.to_dict(), status=404)
+        return _json(request, error_object(error), status=404)
     body = resource.read_bytes()  # a few kB, from the installed package
     etag = f'"{hashlib.sha256(body).hexdigest()[:20]}"'
     headers = {**security_headers(request), "etag": etag, "cache-control": "no-cache"}

@@ -6,11 +6,11 @@ import asyncio
 from collections.abc import AsyncGenerator
 
 from continuum.core.events import Event, Finish, TextDelta, ToolCallDelta, Usage
+from continuum.core.routes import Deployment
 from continuum.core.types import ChatRequest
 from continuum.errors import ModelNotFound
 from continuum.providers.local import tokens
 from continuum.providers.local.models import plan
-from continuum.routing.table import Deployment
 
 MODELS = ("echo", "text")
 
