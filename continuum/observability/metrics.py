@@ -18,7 +18,7 @@ Series (all prefixed ``continuum_``)::
     upstream_errors_total{deployment,code}  upstream_retries_total{deployment}
     fallbacks_total{model,from_deployment,to_deployment}  cooldowns_total{deployment}
     open_streams{door}  websocket_connections{door}  tcp_connections  stream_sessions
-    ledger_backlog  ledger_write_failures_total  ledger_failed_records_total
+    ledger_backlog  ledger_write_failures_total  ledger_dropped_records_total
 
 A request that failed before a deployment was chosen has ``deployment="none"``. Label
 values must come from configuration (model ids, deployment names, door names, error
@@ -114,6 +114,7 @@ class Metrics:
         self._levels: dict[tuple[Gauge, _Labels], int] = {}
         self._written: dict[tuple[Gauge, _Labels], int] = {}
         self._backlog: Callable[[], int] | None = None
+        self._ledger_counts: list[tuple[Callable[[], int], Counter, int]] = []
         self._children: dict[tuple[Any, _Labels], Any] = {}
         self._task: asyncio.Task[None] | None = None
 
@@ -165,11 +166,6 @@ class Metrics:
         """``deployment`` was taken out of rotation for its cooldown."""
         self._count(self._series.cooldowns, (deployment,))
 
-    def ledger_write_failed(self, records: int) -> None:
-        """A ledger write of ``records`` records failed."""
-        self._count(self._series.ledger_failures, ())
-        self._count(self._series.ledger_failed_records, (), records)
-
     def stream_opened(self, door: str) -> None:
         self._level(self._series.open_streams, (door,), 1)
 
@@ -203,9 +199,26 @@ class Metrics:
         finally:
             self.stream_closed(door)
 
-    def watch_ledger(self, backlog: Callable[[], int]) -> None:
-        """Read the ledger's queue length from ``backlog`` at every flush (never per request)."""
+    def watch_ledger(
+        self,
+        backlog: Callable[[], int],
+        write_failures: Callable[[], int] | None = None,
+        dropped: Callable[[], int] | None = None,
+    ) -> None:
+        """Read the ledger's own counts at every flush (never per request).
+
+        ``backlog``: records queued now; ``write_failures`` and ``dropped``: failed writes
+        and records given up so far (cumulative, as ``BatchingLedger`` keeps them).
+        """
         self._backlog = backlog
+        self._ledger_counts = [
+            (source, counter, 0)
+            for source, counter in (
+                (write_failures, self._series.ledger_failures),
+                (dropped, self._series.ledger_dropped),
+            )
+            if source is not None
+        ]
 
     def _count(self, counter: Counter, labels: _Labels, amount: float = 1) -> None:
         key = (counter, labels)
@@ -244,6 +257,11 @@ class Metrics:
             self._written.update(levels)
             if self._backlog is not None:
                 series.ledger_backlog.set(self._backlog())
+            for index, (source, counter, seen) in enumerate(self._ledger_counts):
+                now = source()
+                if now > seen:
+                    counter.inc(now - seen)
+                    self._ledger_counts[index] = (source, counter, now)
 
     def _child(self, metric: Any, labels: _Labels) -> Any:
         """The labelled series, resolved once (``labels()`` costs about a microsecond)."""

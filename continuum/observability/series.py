@@ -61,7 +61,9 @@ class Series:
         self.tcp = gauge("tcp_connections", "Open Continuum TCP protocol connections.")
         self.sessions = gauge("stream_sessions", "Stream sessions generating in this server.")
         self.ledger_backlog = gauge("ledger_backlog", "Usage records queued, not yet written.")
-        self.ledger_failures = counter("ledger_write_failures", "Failed usage-ledger writes.")
-        self.ledger_failed_records = counter(
-            "ledger_failed_records", "Usage records in failed ledger writes."
+        self.ledger_failures = counter(
+            "ledger_write_failures", "Usage-ledger writes that failed (their records wait)."
+        )
+        self.ledger_dropped = counter(
+            "ledger_dropped_records", "Usage records given up when the backlog overflowed."
         )

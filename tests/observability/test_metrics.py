@@ -107,8 +107,6 @@ async def test_policy_and_upstream_counters() -> None:
     metrics.upstream_retry("gpt-a")
     metrics.fallback("gpt", "gpt-a", "gpt-b")
     metrics.cooldown("gpt-a")
-    metrics.ledger_write_failed(120)
-    metrics.ledger_write_failed(30)
     result = await scrape(metrics)
     assert result.value("continuum_rate_limited_total", door="openai", model="local-text") == 2
     assert result.value("continuum_upstream_errors_total", code="upstream_timeout") == 1
@@ -118,26 +116,24 @@ async def test_policy_and_upstream_counters() -> None:
         == 1
     )
     assert result.value("continuum_cooldowns_total", deployment="gpt-a") == 1
-    assert result.value("continuum_ledger_write_failures_total") == 2
-    assert result.value("continuum_ledger_failed_records_total") == 150
 
 
 async def test_gauges_follow_opens_and_closes() -> None:
     metrics = Metrics()
-    backlog = [0]
-    metrics.watch_ledger(lambda: backlog[0])
+    backlog, failures, dropped = [0], [0], [0]
+    metrics.watch_ledger(lambda: backlog[0], lambda: failures[0], lambda: dropped[0])
     metrics.stream_opened("openai")
     metrics.stream_opened("openai")
     metrics.websocket_opened("openai-ws")
     metrics.tcp_opened()
     metrics.session_opened()
-    backlog[0] = 42
+    backlog[0], failures[0] = 42, 2
     with metrics.open_stream("anthropic"):
         during = await scrape(metrics)
     metrics.stream_closed("openai")
     metrics.websocket_closed("openai-ws")
     metrics.tcp_closed()
-    backlog[0] = 0
+    backlog[0], failures[0], dropped[0] = 0, 3, 500
     after = await scrape(metrics)
 
     assert during.value("continuum_open_streams", door="openai") == 2
@@ -146,12 +142,16 @@ async def test_gauges_follow_opens_and_closes() -> None:
     assert during.value("continuum_tcp_connections") == 1
     assert during.value("continuum_stream_sessions") == 1
     assert during.value("continuum_ledger_backlog") == 42
+    assert during.value("continuum_ledger_write_failures_total") == 2
+    assert during.value("continuum_ledger_dropped_records_total") == 0
     assert after.value("continuum_open_streams", door="openai") == 1
     assert after.value("continuum_open_streams", door="anthropic") == 0
     assert after.value("continuum_websocket_connections") == 0
     assert after.value("continuum_tcp_connections") == 0
     assert after.value("continuum_stream_sessions") == 1
     assert after.value("continuum_ledger_backlog") == 0
+    assert after.value("continuum_ledger_write_failures_total") == 3  # counts, never resets
+    assert after.value("continuum_ledger_dropped_records_total") == 500
 
 
 async def test_each_metrics_object_has_its_own_series() -> None:
@@ -259,3 +259,24 @@ async def test_head_answers_headers_only_and_other_methods_are_refused() -> None
     post = await _get(app, "POST")
     assert post.status_code == 405
     assert post.json()["error"]["code"] == "method_not_allowed"
+
+
+async def test_watching_the_real_ledger(tmp_path: Path) -> None:
+    from continuum.core.ports import UsageRecord
+    from continuum.store.database import Database, database_url
+    from continuum.usage.ledger import BatchingLedger
+    from continuum.usage.store import UsageStore
+
+    database = Database(database_url(None, tmp_path))
+    await database.migrate()
+    ledger = BatchingLedger(UsageStore(database))  # not started: records wait in its queue
+    metrics = Metrics()
+    metrics.watch_ledger(
+        lambda: ledger.backlog, lambda: ledger.write_failures, lambda: ledger.dropped
+    )
+    for i in range(3):
+        ledger.record(UsageRecord(f"r{i}", "u", None, "m", "d", 1, 2, 3.0, 1.0, 200, None, 0.0))
+    assert (await scrape(metrics)).value("continuum_ledger_backlog") == 3
+    await ledger.flush()
+    await database.close()
+    assert (await scrape(metrics)).value("continuum_ledger_backlog") == 0
