@@ -29,7 +29,7 @@ from continuum.core.pipeline import Pipeline
 from continuum.core.ports import Limiter
 from continuum.core.routes import ModelRoute
 from continuum.dialects.openai.request import ChatCompletionRequest
-from continuum.doors.http import admin, errors, health, usage, validate
+from continuum.doors.http import admin, console, errors, health, usage, validate
 from continuum.doors.http import limits as limit_routes
 from continuum.doors.http.fastpath import HttpApp
 from continuum.doors.http.openai import routes as openai_routes
@@ -206,6 +206,7 @@ def create_app(
     app.include_router(usage.router)
     app.include_router(admin.router)
     app.include_router(validate.router)
+    app.include_router(console.router)
     if gateway.settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,
