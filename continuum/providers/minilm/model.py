@@ -59,5 +59,7 @@ class MiniLM:
 
     def count_tokens(self, texts: Sequence[str]) -> int:
         """Word pieces of the texts as sent (without the model's [CLS]/[SEP] markers)."""
-        pieces = self._model.tokenizer(list(texts), add_special_tokens=False)["input_ids"]
+        pieces = self._model.tokenizer(list(texts), add_special_tokens=False, verbose=False)[
+            "input_ids"
+        ]
         return sum(len(ids) for ids in pieces)
