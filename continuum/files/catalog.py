@@ -14,7 +14,7 @@ from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql.elements import ColumnElement
 
-from continuum.errors import InvalidRequest
+from continuum.errors import ContinuumError, InvalidRequest
 from continuum.files.objects import FileObject, FilePage, Order, no_such_file
 from continuum.store.database import Database
 from continuum.store.tables import file_chunks, files
@@ -88,7 +88,14 @@ class Catalog:
     async def finish(self, conn: AsyncConnection, row: dict[str, Any], size: int) -> FileObject:
         """Mark an upload whole: from this commit on it is listed."""
         done, whole = self.completed(row, size)
-        await conn.execute(update(files).where(files.c.id == row["id"]).values(**done))
+        marked = await conn.execute(
+            update(files).where(files.c.id == row["id"], files.c.status == UPLOADING).values(**done)
+        )
+        if marked.rowcount != 1:
+            # A sweep took it for a dead upload (its replica's clock, or stale_after, is off).
+            raise ContinuumError(
+                f"the upload {row['id']} was removed before it was complete; send it again"
+            )
         return whole
 
     async def get(self, owner: str, file_id: str) -> FileObject:

@@ -6,7 +6,8 @@ as ordered chunk rows, each in a short transaction, and one final update marks i
 upload from holding a pooled connection for as long as the client takes to send it.
 An upload that dies leaves an ``uploading`` row and some chunks; ``start`` removes those
 that made no progress for ``stale_after`` seconds (an upload in progress on another
-replica keeps touching its row, so it is left alone). See docs/decisions.md.
+replica touches its row every ``TOUCH_EVERY`` seconds, so it is left alone). See
+docs/decisions.md.
 """
 
 from __future__ import annotations
@@ -37,7 +38,8 @@ from continuum.store.tables import file_chunks, files
 
 log = logging.getLogger(__name__)
 
-CHUNK_BYTES = 512 * 1024
+CHUNK_BYTES = 1 << 20
+TOUCH_EVERY = 30.0  # seconds between an upload's progress marks; far below stale_after
 
 
 class DatabaseFileStore:
@@ -94,25 +96,30 @@ class DatabaseFileStore:
     async def _receive(self, file_id: str, chunks: AsyncIterable[bytes], max_bytes: int) -> int:
         size = seq = 0
         buffer = bytearray()
+        touched = self._clock()
         async for chunk in chunks:
             size += len(chunk)
             if size > max_bytes:
                 raise PayloadTooLarge(f"the file is larger than the limit of {max_bytes} bytes")
             buffer += chunk
             while len(buffer) >= self._chunk_bytes:
-                await self._append(file_id, seq, bytes(buffer[: self._chunk_bytes]))
+                now = self._clock()
+                touch = now - touched >= TOUCH_EVERY
+                await self._append(file_id, seq, bytes(buffer[: self._chunk_bytes]), touch)
+                touched = now if touch else touched
                 del buffer[: self._chunk_bytes]
                 seq += 1
         if buffer:
-            await self._append(file_id, seq, bytes(buffer))
+            await self._append(file_id, seq, bytes(buffer), touch=False)
         return size
 
-    async def _append(self, file_id: str, seq: int, data: bytes) -> None:
+    async def _append(self, file_id: str, seq: int, data: bytes, touch: bool) -> None:
         async with self._db.engine.begin() as conn:
             await conn.execute(insert(file_chunks).values(file_id=file_id, seq=seq, data=data))
-            await conn.execute(
-                update(files).where(files.c.id == file_id).values(touched=self._clock())
-            )
+            if touch:  # an upload in progress, for sweeps on other replicas to leave alone
+                await conn.execute(
+                    update(files).where(files.c.id == file_id).values(touched=self._clock())
+                )
 
     async def _discard(self, file_id: str) -> None:
         # Runs to its end even if the caller is cancelled meanwhile: "nothing stored".

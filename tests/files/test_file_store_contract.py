@@ -273,3 +273,30 @@ async def test_expired_files_vanish_and_are_swept(
     await fresh.aclose()
     left = await stored(database, data_dir)
     assert set(left.rows) == {lasting.id} and brief.id not in left.contents
+
+
+async def test_uploads_and_downloads_stream_in_bounded_memory(store: FileStore) -> None:
+    import tracemalloc
+
+    size = 16 * MiB
+    block = os.urandom(64 * 1024)
+
+    async def generated() -> AsyncIterator[bytes]:
+        for _ in range(size // len(block)):
+            yield block
+
+    tracemalloc.start()
+    try:
+        made = await store.put("ann", "big.bin", "batch", generated(), max_bytes=size)
+        _, upload_peak = tracemalloc.get_traced_memory()
+        tracemalloc.reset_peak()
+        received = 0
+        async for piece in await store.content("ann", made.id):
+            received += len(piece)
+        _, download_peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert made.bytes == received == size
+    # A few buffers of at most 1 MiB each, never the 16 MiB file.
+    assert upload_peak < 6 * MiB, upload_peak
+    assert download_peak < 6 * MiB, download_peak

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import fcntl
 import os
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
+import pytest
 from sqlalchemy import insert
 
 from continuum.app import open_database
+from continuum.errors import ContinuumError
 from continuum.files import DatabaseFileStore, DirectoryFileStore
 from continuum.settings import Settings
 from continuum.store.tables import file_chunks, files
@@ -91,3 +94,51 @@ async def test_database_sweep_removes_stale_uploads_only(
     await fresh.aclose()
     await store.aclose()
     await database.close()
+
+
+async def test_a_replica_starting_during_a_long_upload_leaves_it_alone(
+    database_settings: dict[str, Any],
+) -> None:
+    clock = Clock()
+    database = open_database(Settings.from_env({}, **database_settings))
+    await database.migrate()
+    uploading = DatabaseFileStore(database, clock=clock, chunk_bytes=4, stale_after=600)
+    other = DatabaseFileStore(database, clock=clock, chunk_bytes=4, stale_after=600)
+
+    async def slow() -> AsyncIterator[bytes]:
+        for n in range(30):
+            yield b"%04d" % n
+            clock.advance(100)  # the whole upload takes 3000 s, five times stale_after
+            if n == 25:
+                await other.start()  # another replica starts and sweeps meanwhile
+
+    try:
+        made = await uploading.put("ann", "slow.txt", "batch", slow(), max_bytes=1000)
+        assert await read_all(other, "ann", made.id) == b"".join(b"%04d" % n for n in range(30))
+    finally:
+        await database.close()
+
+
+async def test_an_upload_swept_as_dead_fails_instead_of_claiming_success(
+    database_settings: dict[str, Any],
+) -> None:
+    clock = Clock()
+    database = open_database(Settings.from_env({}, **database_settings))
+    await database.migrate()
+    # A replica whose stale_after is shorter than the gap between progress marks.
+    uploading = DatabaseFileStore(database, clock=clock, chunk_bytes=4)
+    hasty = DatabaseFileStore(database, clock=clock, chunk_bytes=4, stale_after=5)
+
+    async def slow() -> AsyncIterator[bytes]:
+        yield b"abcd"
+        clock.advance(10)
+        await hasty.start()
+        yield b"efgh"
+
+    try:
+        with pytest.raises(ContinuumError, match="removed before it was complete"):
+            await uploading.put("ann", "slow.txt", "batch", slow(), max_bytes=1000)
+        left = await stored(database, Path(database_settings["data_dir"]))
+        assert left.rows == {} and left.contents == set()
+    finally:
+        await database.close()
