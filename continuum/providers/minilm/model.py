@@ -42,9 +42,12 @@ class MiniLM:
 
     dimensions = 384
 
-    def __init__(self) -> None:
+    def __init__(self, threads: int = 1) -> None:
         weights = importlib.import_module(WEIGHTS_PACKAGE)
         sentence_transformers = importlib.import_module("sentence_transformers")
+        # One thread by default: the gateway's event loop needs a core too, and on a busy
+        # 2-core machine one torch thread encoded 3x faster than two (docs/decisions.md).
+        importlib.import_module("torch").set_num_threads(threads)
         self._model: Any = sentence_transformers.SentenceTransformer(
             str(weights.get_model_path()), device="cpu", local_files_only=True
         )

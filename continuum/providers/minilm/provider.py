@@ -19,6 +19,8 @@ MODEL = "all-MiniLM-L6-v2"
 class MiniLMProvider:
     """Serves the upstream model ``all-MiniLM-L6-v2`` (embeddings only).
 
+    ``threads``: torch's threads for encoding (torch's setting is per process).
+
     The model loads on the first request (a few seconds), in a thread of its own; every
     encoding runs in that same thread, one batch at a time, so the event loop never
     waits on torch and two requests never fight over the two cores.
@@ -26,8 +28,9 @@ class MiniLMProvider:
 
     name = "minilm"
 
-    def __init__(self) -> None:
+    def __init__(self, threads: int = 1) -> None:
         require_installed()
+        self._threads = threads
         self._thread = ThreadPoolExecutor(1, thread_name_prefix="continuum-minilm")
         self._model: MiniLM | None = None
         self._loading = asyncio.Lock()
@@ -36,7 +39,7 @@ class MiniLMProvider:
         async with self._loading:
             if self._model is None:
                 loop = asyncio.get_running_loop()
-                self._model = await loop.run_in_executor(self._thread, MiniLM)
+                self._model = await loop.run_in_executor(self._thread, MiniLM, self._threads)
             return self._model
 
     async def stream_chat(
