@@ -20,9 +20,9 @@ from collections.abc import Awaitable, Callable, Sequence
 
 import orjson
 
+from continuum.core.routes import Deployment
 from continuum.embeddings import to_base64
 from continuum.providers.local import LocalProvider
-from continuum.routing.table import Deployment
 
 VOCABULARY = """gateway model token stream request answer provider limit usage route replica
 file upload vector search query cat mat revenue quarter grew fell market price user key

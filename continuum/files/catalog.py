@@ -16,10 +16,11 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from continuum.errors import ContinuumError, InvalidRequest
 from continuum.files.objects import FileObject, FilePage, Order, no_such_file
-from continuum.store.database import Database
+from continuum.store.database import Database, state_errors
 from continuum.store.tables import file_chunks, files
 
 PROCESSED, UPLOADING = "processed", "uploading"
+WHAT = "the file store"
 
 
 def _object(row: Row[Any]) -> FileObject:
@@ -99,10 +100,13 @@ class Catalog:
         return whole
 
     async def get(self, owner: str, file_id: str) -> FileObject:
-        async with self.db.engine.connect() as conn:
-            row = (
-                await conn.execute(select(files).where(files.c.id == file_id, self._visible(owner)))
-            ).first()
+        with state_errors(WHAT):
+            async with self.db.engine.connect() as conn:
+                row = (
+                    await conn.execute(
+                        select(files).where(files.c.id == file_id, self._visible(owner))
+                    )
+                ).first()
         if row is None:
             raise no_such_file(file_id)
         return _object(row)
@@ -113,8 +117,22 @@ class Catalog:
         query = select(files).where(self._visible(owner))
         if purpose is not None:
             query = query.where(files.c.purpose == purpose)
-        async with self.db.engine.connect() as conn:
-            if after is not None:
+        if after is not None:
+            query = query.where(await self._beyond(owner, after, order))
+        # Creation time, then id: a total order, so pages never skip or repeat a file.
+        if order == "desc":
+            query = query.order_by(files.c.created.desc(), files.c.id.desc())
+        else:
+            query = query.order_by(files.c.created.asc(), files.c.id.asc())
+        with state_errors(WHAT):
+            async with self.db.engine.connect() as conn:
+                rows = (await conn.execute(query.limit(limit + 1))).all()
+        return FilePage([_object(row) for row in rows[:limit]], has_more=len(rows) > limit)
+
+    async def _beyond(self, owner: str, after: str, order: Order) -> ColumnElement[bool]:
+        """The files past ``after`` in the listing's order."""
+        with state_errors(WHAT):
+            async with self.db.engine.connect() as conn:
                 anchor = (
                     await conn.execute(
                         select(files.c.created, files.c.id).where(
@@ -122,67 +140,65 @@ class Catalog:
                         )
                     )
                 ).first()
-                if anchor is None:
-                    raise InvalidRequest(f"after: no file '{after}' to page from", param="after")
-                # Creation time, then id: a total order, so pages never skip or repeat a file.
-                created, anchor_id = anchor
-                if order == "desc":
-                    beyond = or_(
-                        files.c.created < created,
-                        and_(files.c.created == created, files.c.id < anchor_id),
-                    )
-                else:
-                    beyond = or_(
-                        files.c.created > created,
-                        and_(files.c.created == created, files.c.id > anchor_id),
-                    )
-                query = query.where(beyond)
-            if order == "desc":
-                query = query.order_by(files.c.created.desc(), files.c.id.desc())
-            else:
-                query = query.order_by(files.c.created.asc(), files.c.id.asc())
-            rows = (await conn.execute(query.limit(limit + 1))).all()
-        return FilePage([_object(row) for row in rows[:limit]], has_more=len(rows) > limit)
+        if anchor is None:
+            raise InvalidRequest(f"after: no file '{after}' to page from", param="after")
+        created, anchor_id = anchor
+        if order == "desc":
+            return or_(
+                files.c.created < created,
+                and_(files.c.created == created, files.c.id < anchor_id),
+            )
+        return or_(
+            files.c.created > created,
+            and_(files.c.created == created, files.c.id > anchor_id),
+        )
 
     async def remove(self, owner: str, file_id: str) -> None:
         """Delete a visible file's row (and any chunks it has in the database) in one commit."""
-        async with self.db.engine.begin() as conn:
-            gone = await conn.execute(
-                delete(files).where(files.c.id == file_id, self._visible(owner))
-            )
-            if gone.rowcount != 1:
-                raise no_such_file(file_id)
-            await conn.execute(delete(file_chunks).where(file_chunks.c.file_id == file_id))
+        with state_errors(WHAT):
+            async with self.db.engine.begin() as conn:
+                gone = await conn.execute(
+                    delete(files).where(files.c.id == file_id, self._visible(owner))
+                )
+                if gone.rowcount != 1:
+                    raise no_such_file(file_id)
+                await conn.execute(delete(file_chunks).where(file_chunks.c.file_id == file_id))
 
     async def forget(self, file_ids: Sequence[str]) -> None:
         """Drop rows and chunks whatever their state (failed uploads, expired files)."""
         if not file_ids:
             return
-        async with self.db.engine.begin() as conn:
-            await conn.execute(delete(file_chunks).where(file_chunks.c.file_id.in_(file_ids)))
-            await conn.execute(delete(files).where(files.c.id.in_(file_ids)))
+        with state_errors(WHAT):
+            async with self.db.engine.begin() as conn:
+                await conn.execute(delete(file_chunks).where(file_chunks.c.file_id.in_(file_ids)))
+                await conn.execute(delete(files).where(files.c.id.in_(file_ids)))
 
     async def existing(self, file_ids: Sequence[str]) -> set[str]:
         """Which of ``file_ids`` have a row (any status)."""
         if not file_ids:
             return set()
-        async with self.db.engine.connect() as conn:
-            rows = await conn.execute(select(files.c.id).where(files.c.id.in_(file_ids)))
-            return {row.id for row in rows}
+        with state_errors(WHAT):
+            async with self.db.engine.connect() as conn:
+                rows = await conn.execute(select(files.c.id).where(files.c.id.in_(file_ids)))
+                return {row.id for row in rows}
 
     async def expired(self) -> list[str]:
-        async with self.db.engine.connect() as conn:
-            rows = await conn.execute(
-                select(files.c.id).where(
-                    files.c.expires.is_not(None), files.c.expires <= self.clock()
+        with state_errors(WHAT):
+            async with self.db.engine.connect() as conn:
+                rows = await conn.execute(
+                    select(files.c.id).where(
+                        files.c.expires.is_not(None), files.c.expires <= self.clock()
+                    )
                 )
-            )
-            return [row.id for row in rows]
+                return [row.id for row in rows]
 
     async def stale_uploads(self, older_than: float) -> list[str]:
         """Uploads that made no progress since ``older_than``: their writer died."""
-        async with self.db.engine.connect() as conn:
-            rows = await conn.execute(
-                select(files.c.id).where(files.c.status == UPLOADING, files.c.touched < older_than)
-            )
-            return [row.id for row in rows]
+        with state_errors(WHAT):
+            async with self.db.engine.connect() as conn:
+                rows = await conn.execute(
+                    select(files.c.id).where(
+                        files.c.status == UPLOADING, files.c.touched < older_than
+                    )
+                )
+                return [row.id for row in rows]

@@ -21,10 +21,8 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, ParamSpec, TypeVar
 
-from sqlalchemy.exc import SQLAlchemyError
-
-from continuum.errors import PayloadTooLarge
-from continuum.files.catalog import Catalog
+from continuum.errors import PayloadTooLarge, StateUnavailable
+from continuum.files.catalog import WHAT, Catalog
 from continuum.files.handles import Handle, fsync_directory, write_all
 from continuum.files.objects import (
     FileDeleted,
@@ -36,7 +34,7 @@ from continuum.files.objects import (
     new_file_id,
     no_such_file,
 )
-from continuum.store.database import Database
+from continuum.store.database import Database, state_errors
 
 log = logging.getLogger(__name__)
 P = ParamSpec("P")
@@ -111,8 +109,9 @@ class DirectoryFileStore:
             await handle.run(os.rename, temporary, final)
             await handle.run(fsync_directory, self.root)
             done, whole = self._catalog.completed(row, size)
-            async with self._catalog.db.engine.begin() as conn:
-                await self._catalog.insert(conn, done)
+            with state_errors(WHAT):
+                async with self._catalog.db.engine.begin() as conn:
+                    await self._catalog.insert(conn, done)
             committed = True
             return whole
         finally:
@@ -126,7 +125,7 @@ class DirectoryFileStore:
         # certainly absent lets the contents go (else the next sweep decides).
         try:
             listed = await self._catalog.existing([final.name])
-        except SQLAlchemyError:
+        except StateUnavailable:
             return
         if not listed:
             await self._blocking(_unlink, final)

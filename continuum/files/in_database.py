@@ -19,10 +19,9 @@ from collections.abc import AsyncIterable, AsyncIterator, Callable
 from typing import Any
 
 from sqlalchemy import insert, select, update
-from sqlalchemy.exc import SQLAlchemyError
 
-from continuum.errors import PayloadTooLarge
-from continuum.files.catalog import Catalog
+from continuum.errors import PayloadTooLarge, StateUnavailable
+from continuum.files.catalog import WHAT, Catalog
 from continuum.files.objects import (
     FileDeleted,
     FileObject,
@@ -33,7 +32,7 @@ from continuum.files.objects import (
     new_file_id,
     no_such_file,
 )
-from continuum.store.database import Database
+from continuum.store.database import Database, state_errors
 from continuum.store.tables import file_chunks, files
 
 log = logging.getLogger(__name__)
@@ -80,13 +79,15 @@ class DatabaseFileStore:
         check_upload(filename, purpose, expires_after)
         file_id = new_file_id()
         row = self._catalog.new_row(file_id, owner, filename, purpose, expires_after)
-        async with self._db.engine.begin() as conn:
-            await self._catalog.insert(conn, row)
+        with state_errors(WHAT):
+            async with self._db.engine.begin() as conn:
+                await self._catalog.insert(conn, row)
         finished = False
         try:
             size = await self._receive(file_id, chunks, max_bytes)
-            async with self._db.engine.begin() as conn:
-                whole = await self._catalog.finish(conn, row, size)
+            with state_errors(WHAT):
+                async with self._db.engine.begin() as conn:
+                    whole = await self._catalog.finish(conn, row, size)
             finished = True
             return whole
         finally:
@@ -114,12 +115,13 @@ class DatabaseFileStore:
         return size
 
     async def _append(self, file_id: str, seq: int, data: bytes, touch: bool) -> None:
-        async with self._db.engine.begin() as conn:
-            await conn.execute(insert(file_chunks).values(file_id=file_id, seq=seq, data=data))
-            if touch:  # an upload in progress, for sweeps on other replicas to leave alone
-                await conn.execute(
-                    update(files).where(files.c.id == file_id).values(touched=self._clock())
-                )
+        with state_errors(WHAT):
+            async with self._db.engine.begin() as conn:
+                await conn.execute(insert(file_chunks).values(file_id=file_id, seq=seq, data=data))
+                if touch:  # an upload in progress, for sweeps on other replicas to leave alone
+                    await conn.execute(
+                        update(files).where(files.c.id == file_id).values(touched=self._clock())
+                    )
 
     async def _discard(self, file_id: str) -> None:
         # Runs to its end even if the caller is cancelled meanwhile: "nothing stored".
@@ -131,7 +133,7 @@ class DatabaseFileStore:
     async def _forget(self, file_id: str) -> None:
         try:
             await self._catalog.forget([file_id])
-        except (SQLAlchemyError, OSError) as error:
+        except StateUnavailable as error:
             # The database is unreachable: the row stays "uploading", never listed, and
             # the sweep at a later start removes it.
             log.warning("could not remove the failed upload %s: %s", file_id, error)
@@ -158,12 +160,13 @@ class DatabaseFileStore:
         # One short query per chunk: a slow reader holds no pooled connection.
         sent = seq = 0
         while sent < size:
-            async with self._db.engine.connect() as conn:
-                data: Any = await conn.scalar(
-                    select(file_chunks.c.data).where(
-                        file_chunks.c.file_id == file_id, file_chunks.c.seq == seq
+            with state_errors(WHAT):
+                async with self._db.engine.connect() as conn:
+                    data: Any = await conn.scalar(
+                        select(file_chunks.c.data).where(
+                            file_chunks.c.file_id == file_id, file_chunks.c.seq == seq
+                        )
                     )
-                )
             if data is None:
                 raise no_such_file(file_id)  # deleted while being read
             sent += len(data)

@@ -13,10 +13,10 @@ from array import array
 
 import pytest
 
+from continuum.core.routes import Deployment
 from continuum.embeddings import from_base64, normalize, shorten, to_base64
 from continuum.errors import InvalidRequest, ModelNotFound
 from continuum.providers.local import LocalProvider, tokens
-from continuum.routing.table import Deployment
 from tests.openai_extra_schemas import assert_matches
 
 EMBED = Deployment("local", "embed")
@@ -47,7 +47,7 @@ def test_vectors_are_the_same_in_every_process() -> None:
     script = (
         "import asyncio, json;"
         "from continuum.providers.local import LocalProvider;"
-        "from continuum.routing.table import Deployment;"
+        "from continuum.core.routes import Deployment;"
         "v, _ = asyncio.run(LocalProvider().embed(['hello world'], Deployment('local', 'embed')));"
         "print(json.dumps(v[0]))"
     )

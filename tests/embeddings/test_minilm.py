@@ -17,10 +17,10 @@ from pathlib import Path
 import pytest
 import pytest_asyncio
 
+from continuum.core.routes import Deployment
 from continuum.errors import InvalidRequest, ModelNotFound
 from continuum.providers.minilm import MODEL, MiniLMProvider
 from continuum.providers.minilm.model import installed
-from continuum.routing.table import Deployment
 
 if not installed():
     pytest.skip(
@@ -80,7 +80,7 @@ def test_the_weights_load_with_no_network_and_no_cache(tmp_path: Path) -> None:
     script = (
         "import asyncio, json;"
         "from continuum.providers.minilm import MODEL, MiniLMProvider;"
-        "from continuum.routing.table import Deployment;"
+        "from continuum.core.routes import Deployment;"
         "p = MiniLMProvider();"
         "v, t = asyncio.run(p.embed(['hello'], Deployment('minilm', MODEL)));"
         "print(json.dumps([len(v[0]), t]))"

@@ -6,5 +6,9 @@ heavy is imported until the first request, and nothing is ever downloaded at run
 """
 
 from continuum.providers.minilm.provider import MODEL, MiniLMProvider
+from continuum.providers.spec import ProviderSpec
 
-__all__ = ["MODEL", "MiniLMProvider"]
+# Building it (only when a route names it) refuses to start without the extra.
+SPEC = ProviderSpec("minilm", lambda settings: MiniLMProvider())
+
+__all__ = ["MODEL", "SPEC", "MiniLMProvider"]

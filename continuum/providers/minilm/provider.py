@@ -7,11 +7,11 @@ from collections.abc import AsyncGenerator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 
 from continuum.core.events import Event
+from continuum.core.routes import Deployment
 from continuum.core.types import ChatRequest
 from continuum.embeddings.vectors import shorten
 from continuum.errors import InvalidRequest, ModelNotFound
 from continuum.providers.minilm.model import MiniLM, require_installed
-from continuum.routing.table import Deployment
 
 MODEL = "all-MiniLM-L6-v2"
 
