@@ -19,7 +19,14 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from continuum.errors import StateUnavailable
-from continuum.store.tables import api_keys, metadata, schema_version, usage
+from continuum.store.tables import (
+    api_keys,
+    file_chunks,
+    files,
+    metadata,
+    schema_version,
+    usage,
+)
 
 
 @contextmanager
@@ -51,7 +58,14 @@ async def _v2(conn: AsyncConnection) -> None:
     await conn.run_sync(add)
 
 
-MIGRATIONS: list[Callable[[AsyncConnection], Awaitable[None]]] = [_v1, _v2]
+async def _files(conn: AsyncConnection) -> None:
+    # Uploaded files: their metadata, and their contents when kept in the database.
+    await conn.run_sync(
+        lambda sync: metadata.create_all(sync, tables=[files, file_chunks], checkfirst=True)
+    )
+
+
+MIGRATIONS: list[Callable[[AsyncConnection], Awaitable[None]]] = [_v1, _v2, _files]
 
 
 def database_url(url: str | None, data_dir: Path) -> str:
