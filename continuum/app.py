@@ -104,7 +104,7 @@ def _keys(settings: Settings) -> tuple[list[tuple[str, Principal]], str | None]:
         raise ConfigError(
             "users.yml",
             "(missing)",
-            f"refusing to bind {settings.host} with the sample credential",
+            f"refusing to bind {', '.join(settings.public_hosts)} with the sample credential",
             "configure users.yml in the config dir, or bind 127.0.0.1",
         )
     return [(key, sample.PRINCIPAL)], key

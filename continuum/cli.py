@@ -39,6 +39,8 @@ def _parser() -> argparse.ArgumentParser:
 def _banner(settings: Settings, key: str | None) -> str:
     base = f"http://{settings.host}:{settings.port}"
     lines = [f"Continuum {__version__} serving on {base} (docs: {base}/docs)"]
+    if settings.tcp.enabled:
+        lines.append(f"TCP protocol on tcp://{settings.tcp_host}:{settings.tcp.port}")
     if key is not None:
         lines += [
             f"Sample credential (stored in {settings.data_dir / 'sample-key'}): {key}",
@@ -46,6 +48,7 @@ def _banner(settings: Settings, key: str | None) -> str:
             f"  curl {base}/v1/chat/completions -H 'Authorization: Bearer {key}' "
             "-H 'Content-Type: application/json' "
             '-d \'{"model": "local-text", "messages": [{"role": "user", "content": "Hello!"}]}\'',
+            f"  continuum chat --url {base} --key {key} 'Hello!'",
         ]
     return "\n".join(lines)
 
@@ -54,6 +57,7 @@ def serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from continuum.app import build_gateway
+    from continuum.listeners import check_tcp_port
 
     settings = Settings.from_env(
         host=args.host,
@@ -87,11 +91,14 @@ def serve(args: argparse.Namespace) -> int:
         )
         if settings.config_dir is not None:
             os.environ["CONTINUUM_CONFIG_DIR"] = str(settings.config_dir)
-        uvicorn.run("continuum.app:app_from_env", factory=True, workers=settings.workers, **options)
+        check_tcp_port(settings)  # each worker listens on it too (SO_REUSEPORT)
+        uvicorn.run(
+            "continuum.listeners:app_from_env", factory=True, workers=settings.workers, **options
+        )
         return 0
     config = uvicorn.Config(create_app_for(gateway), **options)
     with asyncio.Runner(loop_factory=config.get_loop_factory()) as runner:
-        runner.run(_serve(gateway, uvicorn.Server(config)))
+        runner.run(_serve(gateway, config))
     return 0
 
 
@@ -101,16 +108,20 @@ def create_app_for(gateway: Gateway) -> Any:
     return create_app(gateway=gateway)
 
 
-async def _serve(gateway: Gateway, http: Any) -> None:
-    """One process: the CLI runs the gateway once and hands it to every listener.
+async def _serve(gateway: Gateway, config: Any) -> None:
+    """One process: the CLI runs the gateway once and hands it to every listener (HTTP,
+    and TCP when enabled); on a signal both drain, then the gateway closes.
 
     Uvicorn re-raises the signal that stopped it once it has shut down; a handler of
     ours receives it, so the gateway still closes (and flushes the ledger) after.
     """
+    from continuum.doors.tcp.door import TcpDoor
+    from continuum.listeners import GatewayServer
+
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda number, frame: None)
-    async with gateway:
-        await http.serve()
+    async with gateway, TcpDoor(gateway) as tcp:
+        await GatewayServer(config, doors=(tcp,)).serve()
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -40,6 +40,74 @@ def _flag(env: Mapping[str, str], key: str) -> bool:
     )
 
 
+# -- The TCP door and `continuum chat` ----------------------------------------------------
+# Seed 000 names the TCP door's variables ENABLE_TCP_SERVER, TCP_HOST and TCP_PORT (and the
+# HTTP door's HTTP_HOST, HTTP_PORT); they are accepted beside the CONTINUUM_ ones, which win.
+
+
+def _named(env: Mapping[str, str], name: str, *aliases: str) -> str:
+    """The first of ``name`` and its ``aliases`` that is set (``name`` when none is)."""
+    for key in (name, *aliases):
+        if env.get(key, "") != "":
+            return key
+    return name
+
+
+def is_loopback_host(host: str) -> bool:
+    return host in ("127.0.0.1", "localhost", "::1") or host.startswith("127.")
+
+
+@dataclass(frozen=True, slots=True)
+class TcpSettings:
+    """The Continuum TCP protocol's listener (docs/protocol.md) and its per-connection limits.
+
+    ``host`` ``None`` binds the HTTP door's host. Timeouts are in seconds.
+    """
+
+    enabled: bool = False
+    host: str | None = None
+    port: int = 8989
+    max_concurrent_requests: int = 100
+    request_window: int = 65_536
+    connection_window: int = 1 << 20
+    handshake_timeout: int = 5
+    drain_timeout: int = 10
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> TcpSettings:
+        return cls(
+            enabled=_flag(env, _named(env, "CONTINUUM_TCP_ENABLED", "ENABLE_TCP_SERVER")),
+            host=env.get(_named(env, "CONTINUUM_TCP_HOST", "TCP_HOST")) or None,
+            port=_int(env, _named(env, "CONTINUUM_TCP_PORT", "TCP_PORT"), 8989, 0, 65535),
+            max_concurrent_requests=_int(
+                env, "CONTINUUM_TCP_MAX_CONCURRENT_REQUESTS", 100, 1, 100_000
+            ),
+            request_window=_int(env, "CONTINUUM_TCP_REQUEST_WINDOW", 65_536, 16_384, 2**31 - 1),
+            connection_window=_int(
+                env, "CONTINUUM_TCP_CONNECTION_WINDOW", 1 << 20, 16_384, 2**31 - 1
+            ),
+            handshake_timeout=_int(env, "CONTINUUM_TCP_HANDSHAKE_TIMEOUT", 5, 1, 300),
+            drain_timeout=_int(env, "CONTINUUM_TCP_DRAIN_TIMEOUT", 10, 0, 3600),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class ChatClientSettings:
+    """What ``continuum chat`` reads from its environment: the key and where the sample
+    credential lives."""
+
+    api_key: str | None = None
+    data_dir: Path = Path("data")
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> ChatClientSettings:
+        env = os.environ if env is None else env
+        return cls(
+            api_key=env.get("CONTINUUM_API_KEY") or None,
+            data_dir=Path(env.get("CONTINUUM_DATA_DIR") or "data"),
+        )
+
+
 @dataclass(frozen=True, slots=True)
 class Settings:
     """Everything the gateway reads from its environment, validated once at start.
@@ -69,6 +137,7 @@ class Settings:
     database_schema: str | None = None  # PostgreSQL schema to keep Continuum's tables in
     admin_key: str | None = None
     user_validator: str | None = None  # dotted path of the /validate-user validator
+    tcp: TcpSettings = field(default_factory=TcpSettings)
     environ: Mapping[str, str] = field(default_factory=dict, repr=False)
 
     @classmethod
@@ -87,8 +156,8 @@ class Settings:
                 f"use one of {', '.join(LOG_LEVELS)}",
             )
         settings = cls(
-            host=env.get("CONTINUUM_HOST", "127.0.0.1"),
-            port=_int(env, "CONTINUUM_PORT", 8080, 0, 65535),
+            host=env.get(_named(env, "CONTINUUM_HOST", "HTTP_HOST")) or "127.0.0.1",
+            port=_int(env, _named(env, "CONTINUUM_PORT", "HTTP_PORT"), 8080, 0, 65535),
             config_dir=Path(config_dir) if config_dir else None,
             data_dir=Path(env.get("CONTINUUM_DATA_DIR", "data")),
             log_level=log_level,
@@ -106,10 +175,23 @@ class Settings:
             database_schema=env.get("CONTINUUM_DATABASE_SCHEMA") or None,
             admin_key=env.get("CONTINUUM_ADMIN_KEY") or None,
             user_validator=env.get("CONTINUUM_USER_VALIDATOR") or None,
+            tcp=TcpSettings.from_env(env),
             environ=env,
         )
         return replace(settings, **{k: v for k, v in overrides.items() if v is not None})
 
     @property
+    def tcp_host(self) -> str:
+        """The TCP door's address: its own, else the HTTP door's."""
+        return self.tcp.host or self.host
+
+    @property
+    def public_hosts(self) -> tuple[str, ...]:
+        """The non-loopback addresses the gateway binds (HTTP, and TCP when enabled)."""
+        hosts = [self.host, *([self.tcp_host] if self.tcp.enabled else [])]
+        return tuple(dict.fromkeys(host for host in hosts if not is_loopback_host(host)))
+
+    @property
     def is_loopback(self) -> bool:
-        return self.host in ("127.0.0.1", "localhost", "::1") or self.host.startswith("127.")
+        """True when every door binds only loopback addresses."""
+        return not self.public_hosts

@@ -65,7 +65,7 @@ def test_embedded_default_prints_a_working_credential_and_keeps_it(tmp_path: Pat
         assert match is not None
         curl = read_until(process, lines, "curl ")
         assert f"http://127.0.0.1:{port}/v1/chat/completions" in curl and match["key"] in curl
-        read_until(process, lines, "Application startup complete")
+        read_until(process, lines, "Uvicorn running")  # bound: startup logs before binding
         client = openai.OpenAI(
             base_url=f"http://127.0.0.1:{port}/v1", api_key=match["key"], max_retries=0
         )
@@ -95,7 +95,7 @@ def test_environment_configures_the_server(tmp_path: Path) -> None:
         "CONTINUUM_LOG_LEVEL": "info",
     }
     with serve(tmp_path, env=env) as (process, lines):
-        read_until(process, lines, "Application startup complete")
+        read_until(process, lines, "Uvicorn running")  # bound: startup logs before binding
         assert not any("Sample credential" in line for line in lines)
         headers = {"Authorization": "Bearer env-configured-token-123"}
         models = httpx.get(f"http://127.0.0.1:{port}/v1/models", headers=headers).json()

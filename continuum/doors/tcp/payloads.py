@@ -17,7 +17,7 @@ from continuum.core.events import Usage
 from continuum.doors.tcp.codec import encode_frame
 from continuum.doors.tcp.errors import ProtocolError
 from continuum.doors.tcp.frames import DEFAULT_MAX_FRAME, MAX_FRAME_CEILING, FrameType
-from continuum.errors import ContinuumError, RateLimited
+from continuum.errors import ContinuumError
 
 # An ERROR's message is cut to this many characters so that it always fits a frame.
 MAX_MESSAGE_CHARS = 2_000
@@ -184,8 +184,8 @@ class ErrorInfo:
 
     @classmethod
     def from_error(cls, error: ContinuumError) -> ErrorInfo:
-        retry_after = error.retry_after if isinstance(error, RateLimited) else None
-        return cls(error.status, error.code, error.message, error.param, retry_after)
+        # Our limits and an upstream's 429 alike: the HTTP door sends both as Retry-After.
+        return cls(error.status, error.code, error.message, error.param, error.retry_after)
 
     def encode(self, request_id: int) -> bytes:
         body = {

@@ -31,11 +31,16 @@ class TcpServer:
         host: str = "127.0.0.1",
         port: int = 8989,
         limits: TcpLimits | None = None,
+        *,
+        reuse_port: bool = False,
     ):
         self.handler = handler
         self.host = host
         self.requested_port = port
         self.limits = limits or TcpLimits()
+        # SO_REUSEPORT: several worker processes listen on one port, the kernel spreads
+        # the connections between them (continuum serve --workers).
+        self.reuse_port = reuse_port
         self.draining = False
         self._server: asyncio.Server | None = None
         self._connections: set[ServerConnection] = set()
@@ -47,7 +52,10 @@ class TcpServer:
         """Start listening; returns once the socket is bound."""
         loop = asyncio.get_running_loop()
         self._server = await loop.create_server(
-            lambda: ServerConnection(self), self.host, self.requested_port
+            lambda: ServerConnection(self),
+            self.host,
+            self.requested_port,
+            reuse_port=self.reuse_port or None,
         )
 
     @property
