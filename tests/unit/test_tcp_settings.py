@@ -83,7 +83,9 @@ def test_limits_reach_the_server() -> None:
 
 def test_sample_credential_refuses_a_public_tcp_host(tmp_path: Path) -> None:
     env = {"CONTINUUM_DATA_DIR": str(tmp_path), "ENABLE_TCP_SERVER": "1", "TCP_HOST": "0.0.0.0"}
-    with pytest.raises(ConfigError, match=r"refusing to bind 0\.0\.0\.0 with the sample credential"):
+    with pytest.raises(
+        ConfigError, match=r"refusing to bind 0\.0\.0\.0 with the sample credential"
+    ):
         build_gateway(Settings.from_env(env))
     # The same TCP host is fine while the door is off, and loopback is fine when it is on.
     build_gateway(Settings.from_env({**env, "ENABLE_TCP_SERVER": "0"}))
