@@ -10,11 +10,12 @@ import argparse
 import asyncio
 import time
 from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING
 
-from continuum.app import open_database
-from continuum.auth.store import KeyStore
 from continuum.settings import Settings
-from continuum.store.database import Database
+
+if TYPE_CHECKING:
+    from continuum.store.database import Database
 
 
 def add_commands(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -37,6 +38,10 @@ def add_commands(commands: argparse._SubParsersAction) -> None:  # type: ignore[
 
 
 async def _with_db(settings: Settings, work: Callable[[Database], Awaitable[int]]) -> int:
+    # Imported here: every `continuum` command parses these arguments, and the gateway's
+    # modules would add a second to the start of `continuum chat`.
+    from continuum.app import open_database
+
     database = open_database(settings)
     try:
         await database.migrate()
@@ -46,6 +51,8 @@ async def _with_db(settings: Settings, work: Callable[[Database], Awaitable[int]
 
 
 async def _keys(args: argparse.Namespace, database: Database) -> int:
+    from continuum.auth.store import KeyStore
+
     store = KeyStore(database)
     if args.action == "create":
         key, info = await store.create(

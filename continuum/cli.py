@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from continuum import __version__
 from continuum.admin_cli import add_commands, run
+from continuum.commands import chat
 from continuum.errors import ConfigError
 from continuum.settings import Settings
 
@@ -33,6 +34,7 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--log-level", help="debug, info, warning, error")
     serve.add_argument("--access-log", action="store_true", help="log every request")
     add_commands(commands)
+    chat.register(commands)
     return parser
 
 
@@ -129,6 +131,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "serve":
             return serve(args)
+        if hasattr(args, "handler"):  # commands that register themselves (continuum/commands)
+            return int(args.handler(args))
         return run(args)
     except ConfigError as error:
         print(f"continuum: configuration error: {error}", file=sys.stderr)

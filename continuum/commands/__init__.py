@@ -1,0 +1,1 @@
+"""Subcommands of ``continuum`` besides ``serve``, each registering itself on the parser."""
