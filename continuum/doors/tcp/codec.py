@@ -38,6 +38,7 @@ TEXT_HEAD = struct.Struct(">IBBIH")
 _TOOL_HEAD = struct.Struct(">IBBIHHHH")
 _TOOL_FIELDS = struct.Struct(">HHHH")
 _CHOICE = struct.Struct(">H")
+_TEXT = int(FrameType.TEXT)  # an IntEnum member is slow to read and to pack
 TEXT_OVERHEAD = 2
 TOOL_OVERHEAD = _TOOL_FIELDS.size
 # Compact the buffer once this much of it has been consumed.
@@ -141,7 +142,7 @@ def encode_frame(ftype: int, request_id: int, payload: bytes = b"", flags: int =
 
 def encode_text(request_id: int, choice: int, data: bytes) -> bytes:
     """A TEXT frame for ``data``, UTF-8 text that the caller split between characters."""
-    return TEXT_HEAD.pack(len(data) + TEXT_OVERHEAD, FrameType.TEXT, 0, request_id, choice) + data
+    return TEXT_HEAD.pack(len(data) + TEXT_OVERHEAD, _TEXT, 0, request_id, choice) + data
 
 
 def decode_text(payload: bytes) -> TextDelta:
