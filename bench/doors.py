@@ -14,7 +14,8 @@ medians over the rounds:
 * **time to first chunk**: under that load, and alone (one request at a time, 20-chunk
   answers);
 * **memory per open stream**: RSS growth with ``--streams`` paced streams held open
-  (each has received its first chunk), divided by the streams.
+  (each has received its first chunk), divided by the streams; measured on a fresh
+  gateway per door (warmed through that door), so no door reuses another's freed memory.
 
 SSE and WebSocket carry one stream per connection at a time (as browsers and SDKs use
 them); TCP multiplexes 100 per connection (its default limit). The WebSocket column is
@@ -157,6 +158,23 @@ async def has_ws_door(gateway: Gateway) -> bool:
     return ok
 
 
+async def check_counting(gateway: Gateway, door: str) -> None:
+    """The lean client of ``door`` counts exactly the chunks of a known answer."""
+    opened = await open_streams(gateway, door, 1, "bench-echo", 200)
+    try:
+        for _ in range(3):
+            ok = await opened.answer(0)
+            if not ok:
+                raise RuntimeError(f"{door}: the gateway refused the benchmark's request")
+        if (opened.tally.chunks, opened.tally.answers) != (600, 3):
+            raise RuntimeError(
+                f"{door}: counted {opened.tally.chunks} chunks in {opened.tally.answers} "
+                "answers of 200"
+            )
+    finally:
+        opened.close()
+
+
 async def settle(gateway: Gateway, quiet: float = 0.05, longest: float = 15.0) -> None:
     """Wait until the gateway is idle (under 5% of a core for half a second)."""
     deadline = time.monotonic() + longest
@@ -221,20 +239,27 @@ async def first_chunk_alone(gateway: Gateway, door: str, count: int) -> dict[str
     }
 
 
-async def held(gateway: Gateway, door: str, streams: int, longest: float) -> dict[str, float]:
-    """RSS growth with ``streams`` paced streams open, each past its first chunk."""
-    await settle(gateway)
-    before = gateway.service.rss()
-    opened = await open_streams(gateway, door, streams, "bench-held", 600)
-    tasks = [asyncio.create_task(opened.answer(i)) for i in range(streams)]
-    deadline = time.monotonic() + longest
-    while len(opened.tally.first_chunk) < streams and time.monotonic() < deadline:  # noqa: ASYNC110 - counted by the protocols
-        await asyncio.sleep(0.05)
-    flowing = len(opened.tally.first_chunk)
-    rss = gateway.service.rss()
-    opened.close()
-    await asyncio.gather(*tasks, return_exceptions=True)
-    await settle(gateway)
+async def held(door: str, streams: int, longest: float, warm: float) -> dict[str, float]:
+    """RSS growth of a fresh gateway with ``streams`` paced streams open, each past its
+    first chunk. A fresh process per door and round: memory another door's load freed
+    would otherwise be reused and hide what this door's streams take."""
+    with tempfile.TemporaryDirectory(prefix="bench-doors-held-") as tmp:
+        gateway = start_gateway(Path(tmp))
+        try:
+            wait_port(gateway.tcp_port)
+            await throughput(gateway, door, 50, warm, 0.1)  # warm this door's path
+            before = gateway.service.rss()
+            opened = await open_streams(gateway, door, streams, "bench-held", 60)  # 30 s each
+            tasks = [asyncio.create_task(opened.answer(i)) for i in range(streams)]
+            deadline = time.monotonic() + longest
+            while len(opened.tally.first_chunk) < streams and time.monotonic() < deadline:  # noqa: ASYNC110 - counted by the protocols
+                await asyncio.sleep(0.05)
+            flowing = len(opened.tally.first_chunk)
+            rss = gateway.service.rss()
+            opened.close()
+            await asyncio.gather(*tasks, return_exceptions=True)
+        finally:
+            gateway.service.stop()
     return {
         "held_streams": flowing,
         "rss_before_mb": before / 2**20,
@@ -251,6 +276,7 @@ class Plan:
     warmup: float
     alone: int
     hold_timeout: float = 60.0
+    warm: float = 1.0  # seconds of load through each door before measuring it
 
 
 @dataclass
@@ -279,7 +305,9 @@ ROWS = (
     ("ttfc_loaded_ms", "Time to first chunk under that load, median (ms)", 1),
     ("ttfc_alone_ms", "Time to first chunk alone, median (ms)", 3),
     ("ttfc_alone_p99_ms", "Time to first chunk alone, p99 (ms)", 3),
-    ("held_streams", "Paced streams held open", 0),
+    ("held_streams", "Paced streams held open (fresh gateway)", 0),
+    ("rss_before_mb", "RSS before them, warmed (MB)", 1),
+    ("rss_held_mb", "RSS with them open (MB)", 1),
     ("kb_per_stream", "Memory per open stream (KB)", 1),
     ("errors", "Errors during the load", 0),
 )
@@ -342,8 +370,10 @@ async def run(
             "WebSocket: skipped, this build has no /v1/chat/completions/ws (the door is "
             "being built separately); rerun once it is merged."
         )
+    for door in doors:
+        await check_counting(gateway, door)
     for door in doors:  # warm every path once before measuring
-        await throughput(gateway, door, min(plan.streams, 100), 1.0, 0.5)
+        await throughput(gateway, door, min(plan.streams, 100), plan.warm, 0.1)
     for round_ in range(plan.rounds):
         for door in doors:
             log(f"round {round_ + 1}: {door} throughput")
@@ -354,7 +384,7 @@ async def run(
             results.add(door, await first_chunk_alone(gateway, door, plan.alone), round_)
         for door in doors:
             log(f"round {round_ + 1}: {door} held streams")
-            results.add(door, await held(gateway, door, plan.streams, plan.hold_timeout), round_)
+            results.add(door, await held(door, plan.streams, plan.hold_timeout, plan.warm), round_)
     return results
 
 
@@ -367,6 +397,7 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--seconds", type=float, default=5.0, help="each load measurement")
     parser.add_argument("--alone", type=int, default=300, help="requests timed one at a time")
     parser.add_argument("--quick", action="store_true", help="one short round")
+    parser.add_argument("--smoke", action="store_true", help="seconds long: checks it runs")
     parser.add_argument("--json", type=Path, help="also write every figure here")
     parser.add_argument(
         "--doors", default=",".join(DOORS), help="which doors, comma-separated (sse,ws,tcp)"
@@ -376,11 +407,12 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    plan = (
-        Plan(1, min(args.streams, 200), 2.0, 0.5, 50, 30.0)
-        if args.quick
-        else Plan(args.rounds, args.streams, args.seconds, 1.0, args.alone)
-    )
+    if args.smoke:
+        plan = Plan(1, 20, 0.3, 0.1, 10, 20.0, warm=0.1)
+    elif args.quick:
+        plan = Plan(1, min(args.streams, 200), 2.0, 0.5, 50, 30.0)
+    else:
+        plan = Plan(args.rounds, args.streams, args.seconds, 1.0, args.alone)
     prepare_process(client_cpu=0)
 
     def log(message: str) -> None:

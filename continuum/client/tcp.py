@@ -39,6 +39,20 @@ from continuum.doors.tcp.frames import (
 from continuum.doors.tcp.payloads import Done, ErrorInfo, GoAway, Hello, Welcome
 
 DEFAULT_PORT = 8989
+# Plain ints for the per-frame dispatch: reading an IntEnum member costs ~0.2 µs (3.11).
+_TEXT, _TOOL_CALL, _DONE, _ERROR, _PING, _PONG, _WELCOME, _GOAWAY = (
+    int(kind)
+    for kind in (
+        FrameType.TEXT,
+        FrameType.TOOL_CALL,
+        FrameType.DONE,
+        FrameType.ERROR,
+        FrameType.PING,
+        FrameType.PONG,
+        FrameType.WELCOME,
+        FrameType.GOAWAY,
+    )
+)
 
 
 def _server_error(info: ErrorInfo) -> ServerError:
@@ -208,7 +222,7 @@ class TcpClient(asyncio.Protocol):
 
     def _dispatch(self, frame: Frame) -> None:
         ftype = frame.type
-        if ftype == FrameType.TEXT or ftype == FrameType.TOOL_CALL:
+        if ftype in (_TEXT, _TOOL_CALL):
             size = len(frame.payload)
             self._window.consume(size)
             # Connection credit comes back on receipt: the request window already bounds
@@ -221,15 +235,15 @@ class TcpClient(asyncio.Protocol):
             if stream is not None:
                 event = (
                     codec.decode_text(frame.payload)
-                    if ftype == FrameType.TEXT
+                    if ftype == _TEXT
                     else codec.decode_tool_call(frame.payload)
                 )
                 stream.received(event, size)
-        elif ftype == FrameType.DONE:
+        elif ftype == _DONE:
             stream = self._streams.pop(frame.request_id, None)
             if stream is not None:
                 stream.done(Done.decode(frame.payload))
-        elif ftype == FrameType.ERROR:
+        elif ftype == _ERROR:
             info = ErrorInfo.decode(frame.payload)
             if frame.request_id == 0:
                 self._fail(lambda: _server_error(info))
@@ -237,15 +251,15 @@ class TcpClient(asyncio.Protocol):
                 stream = self._streams.pop(frame.request_id, None)
                 if stream is not None:
                     stream.failed(_server_error(info))
-        elif ftype == FrameType.PING:
+        elif ftype == _PING:
             self._reply_pong(codec.check_ping(frame.payload))
-        elif ftype == FrameType.PONG:
+        elif ftype == _PONG:
             answered = self._pings.get(codec.check_ping(frame.payload))
             if answered is not None and not answered.done():
                 answered.set_result(None)
-        elif ftype == FrameType.WELCOME:
+        elif ftype == _WELCOME:
             self._on_welcome(Welcome.decode(frame.payload))
-        elif ftype == FrameType.GOAWAY:
+        elif ftype == _GOAWAY:
             self.goaway = GoAway.decode(frame.payload)
         else:
             raise ProtocolError(f"a server may not send {FrameType(ftype).name}")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, fields
 
 from sqlalchemy import func, insert, select
 
@@ -30,6 +30,11 @@ class Total:
         return self.prompt_tokens + self.completion_tokens
 
 
+# A record's columns, read once: dataclasses.asdict deep-copies every value and was 3% of
+# the gateway's CPU under streaming load (py-spy, bench.doors).
+_FIELDS = tuple(field.name for field in fields(UsageRecord))
+
+
 class UsageStore:
     """Usage records in the SQL database; failures are ``StateUnavailable``."""
 
@@ -37,7 +42,10 @@ class UsageStore:
         self._db = database
 
     async def insert(self, records: list[UsageRecord]) -> None:
-        rows = [asdict(record) | {"day": utc_day(record.created)} for record in records]
+        rows = [
+            {name: getattr(record, name) for name in _FIELDS} | {"day": utc_day(record.created)}
+            for record in records
+        ]
         with state_errors("the usage ledger"):
             async with self._db.engine.begin() as conn:
                 await conn.execute(insert(usage), rows)
