@@ -201,9 +201,10 @@ async def throughput(
     workers = [asyncio.create_task(worker(i)) for i in range(streams)]
     await asyncio.sleep(warmup)
     opened.tally.reset()
-    cpu, started = gateway.service.cpu(), time.perf_counter()
+    cpu, started, client = gateway.service.cpu(), time.perf_counter(), time.process_time()
     await asyncio.sleep(seconds)
     elapsed = time.perf_counter() - started
+    client = time.process_time() - client
     chunks, cpu_used = opened.tally.chunks, gateway.service.cpu() - cpu
     errors, answers = opened.tally.errors, opened.tally.answers
     first = sorted(opened.tally.first_chunk)
@@ -214,6 +215,7 @@ async def throughput(
     return {
         "chunks_per_s": chunks / elapsed,
         "gateway_cpu_share": cpu_used / elapsed,
+        "client_cpu_share": client / elapsed,
         "chunks_per_cpu_s": chunks / cpu_used if cpu_used else float("nan"),
         "cpu_us_per_chunk": cpu_used / chunks * 1e6 if chunks else float("nan"),
         "ttfc_loaded_ms": statistics.median(first) * 1000 if first else float("nan"),
@@ -300,6 +302,7 @@ class Results:
 ROWS = (
     ("chunks_per_s", "Chunks/s, {streams} concurrent streams", 0),
     ("gateway_cpu_share", "Gateway CPU meanwhile (cores)", 2),
+    ("client_cpu_share", "Client CPU meanwhile (cores; this harness)", 2),
     ("chunks_per_cpu_s", "Chunks per gateway CPU-second (one-core ceiling)", 0),
     ("cpu_us_per_chunk", "Gateway CPU per chunk (µs)", 2),
     ("ttfc_loaded_ms", "Time to first chunk under that load, median (ms)", 1),

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+import sys
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,6 +31,7 @@ from continuum.testing.clock import ManualClock
 from continuum.testing.scripted import ScriptedProvider, break_after, fail, ok
 from tests.doors.tcp.conftest import until
 
+PROTOCOL_DOCS = (Path(__file__).resolve().parents[3] / "docs" / "protocol.md").read_text()
 KEY = "ck-tcp-door-everything-0001"
 NARROW = "ck-tcp-door-narrow-00000001"
 LIMITED = "ck-tcp-door-limited-0000001"
@@ -280,3 +282,21 @@ async def test_goaway_lets_open_requests_finish_before_the_gateway_closes(tmp_pa
     with sqlite3.connect(tmp_path / "continuum.db") as db:
         statuses = [row[0] for row in db.execute("SELECT status FROM continuum_usage")]
     assert statuses == [200] * 5
+
+
+async def test_the_python_example_of_the_protocol_docs_runs(door: Door) -> None:
+    """docs/protocol.md §16's example, run as written against this gateway's TCP door."""
+    example = (
+        PROTOCOL_DOCS.split("## 16. Running it", 1)[1].split("```python\n", 1)[1].split("```", 1)[0]
+    )
+    assert 'key="ck-..."' in example and "tcp://127.0.0.1:8989" in example
+    code = example.replace("ck-...", KEY).replace("127.0.0.1:8989", f"127.0.0.1:{door.port}")
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-c", code, stdout=asyncio.subprocess.PIPE
+    )
+    out, _ = await process.communicate()
+    assert process.returncode == 0
+    client = await door.connect()
+    expected = await client.stream(chat(prompt="Hello!")).text()
+    await client.close()
+    assert out.decode() == expected + "\n"
