@@ -60,9 +60,8 @@ async def _relay(conn: ServerConnection, request: Request, body: bytes) -> Error
         request_id = request.id
         frame_size = conn.frame_size  # negotiated once, in the handshake
         async for event in events:
-            kind = type(event)
-            if kind is TextDelta:
-                assert isinstance(event, TextDelta)
+            # type() is narrows for mypy without an isinstance at run time on every token.
+            if type(event) is TextDelta:
                 # The fast path of nearly every frame: it fits the windows and a frame.
                 data = event.text.encode()
                 size = len(data) + TEXT_OVERHEAD
@@ -80,17 +79,13 @@ async def _relay(conn: ServerConnection, request: Request, body: bytes) -> Error
                     push(pack(size, _TEXT, 0, request_id, event.choice) + data)
                 else:
                     await _send_text(conn, request, event)
-            elif kind is ToolCallDelta:
-                assert isinstance(event, ToolCallDelta)
+            elif type(event) is ToolCallDelta:
                 await _send_tool_call(conn, request, event)
-            elif kind is Finish:
-                assert isinstance(event, Finish)
+            elif type(event) is Finish:
                 request.finished(event)
-            elif kind is Usage:
-                assert isinstance(event, Usage)
+            elif type(event) is Usage:
                 request.usage = event
-            elif kind is ErrorEvent:
-                assert isinstance(event, ErrorEvent)
+            elif type(event) is ErrorEvent:
                 return ErrorInfo.from_error(event.error)
         return None
     except ContinuumError as error:
