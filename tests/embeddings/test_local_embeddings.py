@@ -17,7 +17,7 @@ from continuum.core.routes import Deployment
 from continuum.embeddings import from_base64, normalize, shorten, to_base64
 from continuum.errors import InvalidRequest, ModelNotFound
 from continuum.providers.local import LocalProvider, tokens
-from tests.openai_extra_schemas import assert_matches
+from tests.openapi_schemas import assert_matches
 
 EMBED = Deployment("local", "embed")
 
