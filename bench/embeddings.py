@@ -1,12 +1,17 @@
-"""Embedding throughput of the local model, in-process (no HTTP), side by side.
+"""Embedding throughput of the local model, in-process and through the gateway, side by side.
 
-    .venv/bin/python -m bench.embeddings [--repeats 7] [--minilm]
+    .venv/bin/python -m bench.embeddings [--repeats 7] [--minilm] [--http] [--seconds 5]
 
 Times ``LocalProvider.embed`` (the hashed ``embed`` model) on short inputs (~8 words)
 and long ones (~500 words), one text per call and 64 per call, and reports the median
 texts per second over the repeats. Also times what a door pays per vector to write it
 out: orjson's float list against ``to_base64``. With ``--minilm`` (the extra installed)
 it runs all-MiniLM-L6-v2 on the same inputs, for the ratio.
+
+``--http`` also runs ``continuum serve`` (one process) and loads ``POST /v1/embeddings``
+on ``local-embed`` with wrk (16 connections, pinned to core 0), in the same run as a
+non-streaming ``local-echo`` chat of the same text for reference: requests per second
+and p50 latency, medians over the repeats (at most 3).
 """
 
 from __future__ import annotations
@@ -15,8 +20,10 @@ import argparse
 import asyncio
 import random
 import statistics
+import tempfile
 import time
 from collections.abc import Awaitable, Callable, Sequence
+from pathlib import Path
 
 import orjson
 
@@ -121,6 +128,64 @@ async def minilm_figures(repeats: int, local: dict[str, float]) -> None:
     await provider.aclose()
 
 
+HTTP_KEY = "bench-embeddings-0123456789"
+
+
+def http_figures(repeats: int, seconds: float) -> None:
+    """Requests per second through ``continuum serve``, embeddings beside a chat."""
+    from bench import wrk
+    from continuum.testing.process import gateway_process
+
+    short = texts(64, 8, 1)
+    cases = [
+        (
+            "embeddings, 1 short text, float",
+            "/v1/embeddings",
+            {"model": "local-embed", "input": short[0], "encoding_format": "float"},
+        ),
+        (
+            "embeddings, 1 short text, base64",
+            "/v1/embeddings",
+            {"model": "local-embed", "input": short[0], "encoding_format": "base64"},
+        ),
+        (
+            "embeddings, 16 short texts, base64",
+            "/v1/embeddings",
+            {"model": "local-embed", "input": short[:16], "encoding_format": "base64"},
+        ),
+        (
+            "embeddings, 1 long text (500 words), base64",
+            "/v1/embeddings",
+            {"model": "local-embed", "input": texts(1, 500, 2)[0], "encoding_format": "base64"},
+        ),
+        (
+            "chat (local-echo), the same short text",
+            "/v1/chat/completions",
+            {"model": "local-echo", "messages": [{"role": "user", "content": short[0]}]},
+        ),
+    ]
+    with tempfile.TemporaryDirectory() as home:
+        config = Path(home)
+        (config / "users.yml").write_text(
+            f'users:\n  - {{token: "{HTTP_KEY}", name: "bench", permissions: "*"}}\n'
+        )
+        args = ("--config-dir", str(config), "--data-dir", str(config / "data"))
+        with gateway_process(*args, env={"CONTINUUM_LOG_LEVEL": "warning"}) as gateway:
+            for name, path, payload in cases:
+                body = orjson.dumps(payload)
+                url = gateway.url + path
+                wrk.run(url, body, connections=16, seconds=1, key=HTTP_KEY, cpus="0")  # warm up
+                runs = [
+                    wrk.run(url, body, connections=16, seconds=seconds, key=HTTP_KEY, cpus="0")
+                    for _ in range(min(repeats, 3))
+                ]
+                if any(run.errors for run in runs):
+                    raise RuntimeError(f"{name}: wrk saw errors: {runs}")
+                rps = statistics.median(run.rps for run in runs)
+                p50 = statistics.median(run.p50_ms for run in runs)
+                print(f"{'HTTP ' + name:<52} median {rps:>8,.0f} req/s  p50 {p50:.2f} ms")
+
+
 async def main(repeats: int, minilm: bool) -> None:
     local = await local_figures(repeats)
     encoding_figures(repeats)
@@ -132,5 +197,9 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
     parser.add_argument("--repeats", type=int, default=7)
     parser.add_argument("--minilm", action="store_true", help="also run all-MiniLM-L6-v2")
+    parser.add_argument("--http", action="store_true", help="also load the gateway with wrk")
+    parser.add_argument("--seconds", type=float, default=5, help="per wrk run (--http)")
     args = parser.parse_args()
     asyncio.run(main(args.repeats, args.minilm))
+    if args.http:
+        http_figures(args.repeats, args.seconds)
