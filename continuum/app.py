@@ -232,6 +232,7 @@ def create_app(
         # CORS needs every request to pass its middleware; without it the hot route skips
         # FastAPI's layers (doors/http/fastpath.py).
         app.fast_route("POST", "/v1/chat/completions", openai_routes.chat_completions)
+        app.fast_route("POST", "/v1/embeddings", embeddings_routes.create_embeddings)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app
 
