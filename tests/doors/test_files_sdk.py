@@ -14,7 +14,8 @@ import os
 import random
 import socket
 import subprocess
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -27,6 +28,7 @@ from continuum.app import create_app
 from continuum.settings import Settings
 from continuum.testing.server import serve_in_thread
 from tests.doors.files_support import backend, storage
+from tests.files.conftest import Stored
 from tests.openapi_schemas import assert_matches
 
 OWNER_KEY = "sk-test-files-owner-0123456789"
@@ -389,3 +391,45 @@ async def test_twenty_concurrent_uploads_with_the_async_client(files: Files) -> 
             await client.files.retrieve(made[0].id)
     assert len({hashlib.sha256(data).digest() for data in contents.values()}) == 20
     assert contents["doc-0.bin"] == b""
+
+
+@pytest.mark.parametrize("purpose_first", [True, False])
+def test_a_client_that_leaves_mid_upload_leaves_nothing(files: Files, purpose_first: bool) -> None:
+    before = storage(files.settings)
+    host, port = files.url.removeprefix("http://").split(":")
+    purpose = b'--B\r\nContent-Disposition: form-data; name="purpose"\r\n\r\nbatch\r\n'
+    head = b'--B\r\nContent-Disposition: form-data; name="file"; filename="gone.bin"\r\n\r\n'
+    with socket.create_connection((host, int(port)), timeout=10) as sock:
+        sock.sendall(
+            (
+                "POST /v1/files HTTP/1.1\r\n"
+                f"Host: {host}\r\nAuthorization: Bearer {OWNER_KEY}\r\n"
+                "Content-Type: multipart/form-data; boundary=B\r\n"
+                f"Content-Length: {MAX_FILE}\r\n\r\n"
+            ).encode()
+            + (purpose + head if purpose_first else head)
+            + b"\7" * (MAX_FILE // 2)
+        )
+        if purpose_first:  # the upload is in the store (unlisted) before the client goes
+            wait_until(lambda: bool(in_progress(storage(files.settings))), "the upload to start")
+
+    # Gone with half a file sent: whatever reached the store is removed, nothing is listed.
+    def clean() -> bool:
+        now = storage(files.settings)
+        return (now.temporary, now.rows, now.contents) == (set(), before.rows, before.contents)
+
+    wait_until(clean, "the abandoned upload to be removed")
+    with files.client() as client:  # and the server goes on serving
+        assert client.files.create(file=("after.txt", b"ok"), purpose="batch").bytes == 2
+
+
+def in_progress(found: Stored) -> set[str]:
+    """Uploads under way: unfinished files on disk, or database rows still uploading."""
+    return found.temporary | {i for i, status in found.rows.items() if status == "uploading"}
+
+
+def wait_until(condition: Callable[[], bool], what: str, timeout: float = 20) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.02)
