@@ -1,10 +1,12 @@
-"""Extract the OpenAI response schemas our tests validate against from the official spec.
+"""Extract the official OpenAI schemas of what our OpenAI routes answer from the spec.
 
     python scripts/extract_openai_schemas.py ../shared/openai-openapi/openapi.yaml
 
-writes tests/data/openai_schemas.json: the named component schemas and everything they
-reference, as JSON Schema (OpenAPI's ``nullable: true`` turned into a ``null`` type, so
-a standard validator reads it as the spec means it).
+writes continuum/dialects/openai/schemas.json: the named component schemas and everything
+they reference, as JSON Schema (OpenAPI's ``nullable: true`` turned into a ``null`` type,
+so a standard validator reads it as the spec means it). The tests validate every body
+and stream event against it (tests/openapi_schemas.py), and ``/openapi.json`` embeds the
+ones its routes name (continuum/doors/http/openapi.py).
 """
 
 from __future__ import annotations
@@ -22,8 +24,19 @@ ROOTS = [
     "ListModelsResponse",
     "Model",
     "ErrorResponse",
+    # Responses
+    "Response",
+    "ResponseStreamEvent",
+    "ResponseItemList",
+    # legacy completions
+    "CreateCompletionResponse",
+    # files and embeddings
+    "OpenAIFile",
+    "ListFilesResponse",
+    "DeleteFileResponse",
+    "CreateEmbeddingResponse",
 ]
-OUT = Path(__file__).resolve().parent.parent / "tests" / "data" / "openai_schemas.json"
+OUT = Path(__file__).resolve().parent.parent / "continuum" / "dialects" / "openai" / "schemas.json"
 
 
 def _refs(node: Any) -> set[str]:
@@ -74,5 +87,5 @@ def extract(spec_path: Path) -> dict[str, Any]:
 
 
 if __name__ == "__main__":
-    OUT.write_text(json.dumps(extract(Path(sys.argv[1])), indent=1, sort_keys=True) + "\n")
+    OUT.write_text(json.dumps(extract(Path(sys.argv[1])), indent=0, sort_keys=True) + "\n")
     print(f"wrote {OUT}")

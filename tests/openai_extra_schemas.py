@@ -1,31 +1,12 @@
 """The official schemas of the Files and Embeddings objects, for tests that build their bodies.
 
-tests/data/openai_files_embeddings_schemas.json was made with scripts/extract_openai_schemas.py's
-``extract`` and ROOTS = OpenAIFile, ListFilesResponse, DeleteFileResponse,
-CreateEmbeddingResponse (from ../shared/openai-openapi/openapi.yaml).
+Merged into tests/openapi_schemas.py (one extracted document,
+continuum/dialects/openai/schemas.json, whose roots include OpenAIFile, ListFilesResponse,
+DeleteFileResponse and CreateEmbeddingResponse); kept so existing imports work.
 """
 
 from __future__ import annotations
 
-import json
-from functools import cache
-from pathlib import Path
-from typing import Any
+from tests.openapi_schemas import assert_matches, validator
 
-from jsonschema import Draft202012Validator
-
-SCHEMAS = Path(__file__).parent / "data" / "openai_files_embeddings_schemas.json"
-
-
-@cache
-def validator(name: str) -> Draft202012Validator:
-    document = json.loads(SCHEMAS.read_text())
-    return Draft202012Validator({**document, "$ref": f"#/components/schemas/{name}"})
-
-
-def assert_matches(name: str, instance: Any) -> None:
-    """Fail with every violation listed if ``instance`` is not a valid ``name``."""
-    problems = [
-        f"{list(e.absolute_path)}: {e.message}" for e in validator(name).iter_errors(instance)
-    ]
-    assert not problems, f"{name} violations: {problems}"
+__all__ = ["assert_matches", "validator"]
