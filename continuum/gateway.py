@@ -19,6 +19,7 @@ from continuum.auth.validator import Validator
 from continuum.core.pipeline import Pipeline
 from continuum.core.ports import Limiter
 from continuum.providers.base import Provider
+from continuum.responses.store import ResponseStore
 from continuum.settings import Settings
 from continuum.store.database import Database
 from continuum.usage.ledger import BatchingLedger
@@ -39,6 +40,7 @@ class Gateway:
     usage: UsageStore
     keys: KeyStore
     validate_user: Validator
+    responses: ResponseStore
     _entered: int = field(default=0, repr=False)
 
     async def start(self) -> None:

@@ -73,6 +73,18 @@ def _json_schema(node: Any) -> Any:
     return node
 
 
+def _recursion(node: Any, name: str) -> Any:
+    """Draft 2019-09's ``$recursiveRef: "#"`` (the schema itself) as a plain ``$ref``, which
+    OpenAPI 3.1's JSON Schema 2020-12 reads (it has no ``$recursiveAnchor``)."""
+    if isinstance(node, dict):
+        if node.get("$recursiveRef") == "#":
+            return {"$ref": f"#/components/schemas/{name}"}
+        return {k: _recursion(v, name) for k, v in node.items() if k != "$recursiveAnchor"}
+    if isinstance(node, list):
+        return [_recursion(v, name) for v in node]
+    return node
+
+
 def extract(spec_path: Path) -> dict[str, Any]:
     spec = yaml.load(spec_path.read_text(encoding="utf-8"), Loader=yaml.CSafeLoader)
     schemas = spec["components"]["schemas"]
@@ -83,7 +95,8 @@ def extract(spec_path: Path) -> dict[str, Any]:
             continue
         wanted[name] = schemas[name]
         todo.extend(_refs(schemas[name]) - wanted.keys())
-    return {"components": {"schemas": _json_schema(dict(sorted(wanted.items())))}}
+    converted = {name: _recursion(_json_schema(schema), name) for name, schema in wanted.items()}
+    return {"components": {"schemas": dict(sorted(converted.items()))}}
 
 
 if __name__ == "__main__":
