@@ -53,15 +53,23 @@ class InputImage(_Open):
 
 
 def _part_type(value: Any) -> str | None:
-    return value.get("type") if isinstance(value, dict) else getattr(value, "type", None)
+    kind = value.get("type") if isinstance(value, dict) else getattr(value, "type", None)
+    return f"type={kind}"
 
 
+# Union members are tagged ``type=<type>``, so an error's location can leave the tag out
+# of the ``param`` it names (``core.json_body``): ``input.0.role``, not ``input.0.message.role``.
 ContentPart = Annotated[
-    Annotated[InputText, Tag("input_text")]
-    | Annotated[OutputText, Tag("output_text")]
-    | Annotated[Refusal, Tag("refusal")]
-    | Annotated[InputImage, Tag("input_image")],
-    Discriminator(_part_type),
+    Annotated[InputText, Tag("type=input_text")]
+    | Annotated[OutputText, Tag("type=output_text")]
+    | Annotated[Refusal, Tag("type=refusal")]
+    | Annotated[InputImage, Tag("type=input_image")],
+    Discriminator(
+        _part_type,
+        custom_error_type="invalid_content_part",
+        custom_error_message="unsupported content part: use input_text, output_text, "
+        "refusal or input_image",
+    ),
 ]
 
 
@@ -159,15 +167,21 @@ class FunctionCallOutputItem(_Open):
 
 
 def _item_type(value: Any) -> str | None:
-    kind = _part_type(value)
-    return "message" if kind is None and isinstance(value, dict) else kind
+    if isinstance(value, dict):
+        return f"type={value.get('type', 'message')}"
+    return f"type={getattr(value, 'type', None)}"
 
 
 InputItem = Annotated[
-    Annotated[MessageItem, Tag("message")]
-    | Annotated[FunctionCallItem, Tag("function_call")]
-    | Annotated[FunctionCallOutputItem, Tag("function_call_output")],
-    Discriminator(_item_type),
+    Annotated[MessageItem, Tag("type=message")]
+    | Annotated[FunctionCallItem, Tag("type=function_call")]
+    | Annotated[FunctionCallOutputItem, Tag("type=function_call_output")],
+    Discriminator(
+        _item_type,
+        custom_error_type="invalid_input_item",
+        custom_error_message="unsupported input item: use message, function_call or "
+        "function_call_output",
+    ),
 ]
 
 
