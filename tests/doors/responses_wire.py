@@ -7,7 +7,8 @@ from typing import Any
 import httpx
 import orjson
 
-from tests.openapi_schemas import assert_matches
+from continuum.doors.http.responses import EVENTS
+from tests.openapi_schemas import assert_matches, validator
 
 TERMINAL = {"response.completed", "response.incomplete", "response.failed"}
 
@@ -36,6 +37,8 @@ def check_stream(events: list[dict[str, Any]]) -> dict[str, Any]:
     """
     for event in events:
         assert_matches("ResponseStreamEvent", event)
+        # and one of the event types /openapi.json documents for the route
+        assert any(validator(name).is_valid(event) for name in EVENTS), event["type"]
     assert [e["sequence_number"] for e in events] == list(range(len(events)))
     assert [e["type"] for e in events[:2]] == ["response.created", "response.in_progress"]
     kinds = [e["type"] for e in events]

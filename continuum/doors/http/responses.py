@@ -40,6 +40,23 @@ from continuum.responses.store import ResponseStore, StoredResponse
 router = APIRouter(tags=["Responses"])
 
 CREATE_ERRORS = (400, 401, 403, 404, 413, 429, 500, 502, 503, 504)
+# The official schemas of the events a stream of ours may hold (dialects/responses/events.py).
+EVENTS = (
+    "ResponseCreatedEvent",
+    "ResponseInProgressEvent",
+    "ResponseOutputItemAddedEvent",
+    "ResponseContentPartAddedEvent",
+    "ResponseTextDeltaEvent",
+    "ResponseFunctionCallArgumentsDeltaEvent",
+    "ResponseTextDoneEvent",
+    "ResponseContentPartDoneEvent",
+    "ResponseFunctionCallArgumentsDoneEvent",
+    "ResponseOutputItemDoneEvent",
+    "ResponseCompletedEvent",
+    "ResponseIncompleteEvent",
+    "ResponseErrorEvent",
+    "ResponseFailedEvent",
+)
 READ_ERRORS = (400, 401, 404, 503)
 
 
@@ -122,7 +139,7 @@ async def _stream(
     **operation(
         body=CreateResponseRequest,
         ok="Response",
-        stream="ResponseStreamEvent",
+        stream=EVENTS,
         errors=CREATE_ERRORS,
     ),
 )
@@ -190,7 +207,7 @@ async def retrieve_response(
 @router.delete(
     "/v1/responses/{response_id}",
     summary="Delete a stored response",
-    **operation(ok=ResponseDeleted, errors=READ_ERRORS),
+    **operation(ok=ResponseDeleted, errors=(401, 404, 503)),
 )
 async def delete_response(request: Request, response_id: str) -> Response:
     principal = await authenticate(request)
