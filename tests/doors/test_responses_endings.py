@@ -155,3 +155,24 @@ def test_limits_refuse_before_the_stream_starts(gw: Gateway) -> None:
     assert_matches("ErrorResponse", refused.json())
     assert int(refused.headers["retry-after"]) >= 1
     assert refused.headers["x-ratelimit-remaining-requests"] == "0"
+
+
+def test_a_response_that_cannot_be_stored_fails(gw: Gateway) -> None:
+    """The database refuses the write: the stream ends failed, a plain answer is a 503."""
+    with sqlite3.connect(gw.data_dir / "continuum.db") as db:
+        db.execute("ALTER TABLE continuum_responses RENAME TO continuum_responses_away")
+    try:
+        response = gw.post({"model": "words", "input": "hi", "stream": True, "max_output_tokens": 16})
+        events = parse_events(response.text)
+        final = check_stream(events)
+        assert events[-2]["code"] == "state_unavailable"
+        assert final["status"] == "failed" and final["error"]["code"] == "server_error"
+        plain = gw.post({"model": "words", "input": "hi", "max_output_tokens": 16})
+        assert plain.status_code == 503
+        assert plain.json()["error"]["code"] == "state_unavailable"
+        kept = gw.post({"model": "words", "input": "hi", "store": False, "max_output_tokens": 16})
+        assert kept.status_code == 200  # nothing to store, nothing to fail
+    finally:
+        with sqlite3.connect(gw.data_dir / "continuum.db") as db:
+            db.execute("ALTER TABLE continuum_responses_away RENAME TO continuum_responses")
+    assert gw.post({"model": "words", "input": "hi", "max_output_tokens": 16}).status_code == 200

@@ -168,6 +168,16 @@ class EventEncoder:
         """The Response as the stream ends (failed if an error was sent)."""
         return self._head.final(self._output, now, self.failure)
 
-    def terminal(self, response: dict[str, Any]) -> bytes:
-        """``response.completed``, ``response.incomplete`` or ``response.failed``."""
-        return self._frame(f"response.{response['status']}", {"response": response})
+    def terminal(self, response: dict[str, Any], body: bytes | None = None) -> bytes:
+        """``response.completed``, ``response.incomplete`` or ``response.failed``.
+
+        ``body`` is ``response`` already encoded (the stored copy), spliced in as is.
+        """
+        kind = f"response.{response['status']}".encode()
+        seq = self._seq
+        self._seq = seq + 1
+        body = orjson.dumps(response) if body is None else body
+        return (
+            b"event: " + kind + b'\ndata: {"type":"' + kind + b'","response":' + body
+            + b',"sequence_number":%d}\n\n' % seq
+        )  # fmt: skip

@@ -102,12 +102,12 @@ class _Saving:
     def __init__(self, store: ResponseStore, owner: str, wire: CreateResponseRequest):
         self._store = store
         self._owner = owner
-        self._wanted = wire.stored
+        self.wanted = wire.stored
         self.conversation: list[dict[str, Any]] = []
 
     async def save(self, response: dict[str, Any]) -> bytes:
         body = orjson.dumps(response)
-        if self._wanted:
+        if self.wanted:
             stored = StoredResponse(
                 response["id"], response["status"], body, orjson.dumps(self.conversation)
             )
@@ -124,13 +124,19 @@ async def _stream(
 ) -> AsyncGenerator[bytes, None]:
     async for frame in relay(first, events, encoder, request_id):
         yield frame
+    # Let the writer send what is gathered (the whole answer, from a fast model) before
+    # the database work that precedes the last event: SQLAlchemy's preparation runs
+    # before its first wait and held the answer back by a millisecond.
+    if saving.wanted:
+        await asyncio.sleep(0)
     response = encoder.final(int(time.time()))
     try:
-        await saving.save(response)
+        body = await saving.save(response)
     except ContinuumError as error:  # the database is down: the answer cannot be kept
         yield encoder.error(error)
         response = encoder.final(int(time.time()))
-    yield encoder.terminal(response)
+        body = orjson.dumps(response)
+    yield encoder.terminal(response, body)
 
 
 @router.post(
