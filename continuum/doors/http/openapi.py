@@ -69,6 +69,7 @@ def _ref(schema: Schema | Sequence[Schema], hoisted: dict[str, Any]) -> dict[str
 def operation(
     *,
     body: Schema | None = None,
+    body_media: str = "application/json",
     ok: Schema | None = None,
     stream: Schema | Sequence[Schema] | None = None,
     ok_status: int = 200,
@@ -82,7 +83,7 @@ def operation(
     if body is not None:
         extra["requestBody"] = {
             "required": True,
-            "content": {"application/json": {"schema": _ref(body, hoisted)}},
+            "content": {body_media: {"schema": _ref(body, hoisted)}},
         }
     content: dict[str, Any] = {}
     if ok is not None:
