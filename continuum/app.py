@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterable, Mapping
 from contextlib import asynccontextmanager
-from typing import Any
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
@@ -28,8 +27,17 @@ from continuum.core.ids import RequestIds
 from continuum.core.pipeline import Pipeline
 from continuum.core.ports import Limiter
 from continuum.core.routes import ModelRoute
-from continuum.dialects.openai.request import ChatCompletionRequest
-from continuum.doors.http import admin, console, errors, health, usage, validate
+from continuum.doors.http import (
+    admin,
+    completions,
+    console,
+    errors,
+    health,
+    openapi,
+    responses,
+    usage,
+    validate,
+)
 from continuum.doors.http import limits as limit_routes
 from continuum.doors.http.fastpath import HttpApp
 from continuum.doors.http.openai import embeddings as embeddings_routes
@@ -41,6 +49,7 @@ from continuum.gateway import Gateway
 from continuum.limits.memory import MemoryLimiter
 from continuum.providers import registry
 from continuum.providers.base import Provider
+from continuum.responses.store import ResponseStore
 from continuum.routing.health import Health
 from continuum.routing.router import RetryPolicy, Router
 from continuum.routing.table import RoutingTable
@@ -172,22 +181,8 @@ def build_gateway(
         keys,
         validator,
         _file_store(settings, database),
+        ResponseStore(database),
     )
-
-
-def _openapi(app: FastAPI) -> dict[str, Any]:
-    if app.openapi_schema is None:
-        from fastapi.openapi.utils import get_openapi
-
-        schema = get_openapi(
-            title=app.title, version=app.version, description=app.description, routes=app.routes
-        )
-        body = ChatCompletionRequest.model_json_schema(ref_template="#/components/schemas/{model}")
-        components = schema.setdefault("components", {}).setdefault("schemas", {})
-        components.update(body.pop("$defs", {}))
-        components["ChatCompletionRequest"] = body
-        app.openapi_schema = schema
-    return app.openapi_schema
 
 
 def create_app(
@@ -209,6 +204,8 @@ def create_app(
         version=__version__,
         description="The universal AI gateway: OpenAI-compatible HTTP over many providers.",
         lifespan=lifespan,
+        docs_url=None,  # served from package files by openapi.install, not from a CDN
+        redoc_url=None,
     )
     app.state.gateway = gateway
     errors.install(app)
@@ -216,6 +213,8 @@ def create_app(
     app.include_router(openai_routes.router)
     app.include_router(embeddings_routes.router)
     app.include_router(files_routes.router)
+    app.include_router(responses.router)
+    app.include_router(completions.router)
     app.include_router(limit_routes.router)
     app.include_router(usage.router)
     app.include_router(admin.router)
@@ -233,7 +232,8 @@ def create_app(
         # FastAPI's layers (doors/http/fastpath.py).
         app.fast_route("POST", "/v1/chat/completions", openai_routes.chat_completions)
         app.fast_route("POST", "/v1/embeddings", embeddings_routes.create_embeddings)
-    app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
+        app.fast_route("POST", "/v1/responses", responses.create_response)
+    openapi.install(app)
     return app
 
 

@@ -20,6 +20,7 @@ from continuum.core.pipeline import Pipeline
 from continuum.core.ports import Limiter
 from continuum.files.store import FileStore
 from continuum.providers.base import Provider
+from continuum.responses.store import ResponseStore
 from continuum.settings import Settings
 from continuum.store.database import Database
 from continuum.usage.ledger import BatchingLedger
@@ -41,6 +42,7 @@ class Gateway:
     keys: KeyStore
     validate_user: Validator
     files: FileStore
+    responses: ResponseStore
     _entered: int = field(default=0, repr=False)
 
     async def start(self) -> None:

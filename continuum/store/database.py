@@ -24,6 +24,7 @@ from continuum.store.tables import (
     file_chunks,
     files,
     metadata,
+    responses,
     schema_version,
     usage,
 )
@@ -65,7 +66,12 @@ async def _files(conn: AsyncConnection) -> None:
     )
 
 
-MIGRATIONS: list[Callable[[AsyncConnection], Awaitable[None]]] = [_v1, _v2, _files]
+async def _responses(conn: AsyncConnection) -> None:
+    # Stored Responses (continuum/responses), shared by every replica on the database.
+    await conn.run_sync(lambda sync: metadata.create_all(sync, tables=[responses], checkfirst=True))
+
+
+MIGRATIONS: list[Callable[[AsyncConnection], Awaitable[None]]] = [_v1, _v2, _files, _responses]
 
 
 def database_url(url: str | None, data_dir: Path) -> str:

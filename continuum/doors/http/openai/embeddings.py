@@ -14,22 +14,20 @@ from continuum.doors.http.auth import credential
 from continuum.doors.http.body import read_body
 from continuum.doors.http.disconnect import Disconnect
 from continuum.doors.http.headers import response_headers
+from continuum.doors.http.openapi import operation
 from continuum.doors.http.services import client_host, gateway_of, remember
 
 router = APIRouter(tags=["OpenAI"])
-
-_BODY = {
-    "content": {
-        "application/json": {"schema": CreateEmbeddingBody.model_json_schema()},
-    },
-    "required": True,
-}
 
 
 @router.post(
     "/v1/embeddings",
     summary="Create embedding vectors of texts or token arrays",
-    openapi_extra={"requestBody": _BODY},
+    **operation(
+        body=CreateEmbeddingBody,
+        ok="CreateEmbeddingResponse",
+        errors=(400, 401, 403, 404, 413, 429, 502, 503, 504),
+    ),
 )
 async def create_embeddings(request: Request) -> Response:
     gateway = gateway_of(request)

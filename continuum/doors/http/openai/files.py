@@ -22,6 +22,7 @@ from continuum.doors.http.auth import credential
 from continuum.doors.http.body import declared_length
 from continuum.doors.http.headers import response_headers
 from continuum.doors.http.multipart import boundary_of
+from continuum.doors.http.openapi import operation
 from continuum.doors.http.services import client_host, gateway_of, remember
 from continuum.doors.http.uploads import FORM_OVERHEAD, UploadForm, file_too_large, receive
 from continuum.errors import ClientClosed, InvalidRequest
@@ -31,46 +32,27 @@ from continuum.gateway import Gateway
 router = APIRouter(tags=["Files"])
 ORDERS = ("asc", "desc")
 
-_UPLOAD = {
-    "requestBody": {
-        "required": True,
-        "content": {
-            "multipart/form-data": {
-                "schema": {
-                    "type": "object",
-                    "required": ["file", "purpose"],
-                    "properties": {
-                        "file": {"type": "string", "format": "binary"},
-                        "purpose": {
-                            "type": "string",
-                            "enum": [
-                                "assistants",
-                                "batch",
-                                "fine-tune",
-                                "vision",
-                                "user_data",
-                                "evals",
-                            ],
-                        },
-                        "expires_after[anchor]": {"type": "string", "enum": ["created_at"]},
-                        "expires_after[seconds]": {"type": "integer"},
-                    },
-                }
-            }
-        },
-    }
-}
-_LISTING = {
-    "parameters": [
-        {"in": "query", "name": "purpose", "schema": {"type": "string"}},
-        {"in": "query", "name": "limit", "schema": {"type": "integer", "default": MAX_LIMIT}},
-        {
-            "in": "query",
-            "name": "order",
-            "schema": {"type": "string", "enum": ["asc", "desc"], "default": "desc"},
-        },
-        {"in": "query", "name": "after", "schema": {"type": "string"}},
-    ]
+_ERRORS = (400, 401, 404, 429, 503)
+_UPLOAD = operation(
+    body="CreateFileRequest",
+    body_media="multipart/form-data",
+    ok="OpenAIFile",
+    errors=(400, 401, 413, 429, 503),
+)
+_LISTING = operation(ok="ListFilesResponse", errors=_ERRORS)
+_LISTING["openapi_extra"]["parameters"] = [
+    {"in": "query", "name": "purpose", "schema": {"type": "string"}},
+    {"in": "query", "name": "limit", "schema": {"type": "integer", "default": MAX_LIMIT}},
+    {
+        "in": "query",
+        "name": "order",
+        "schema": {"type": "string", "enum": ["asc", "desc"], "default": "desc"},
+    },
+    {"in": "query", "name": "after", "schema": {"type": "string"}},
+]
+_CONTENT = operation(errors=_ERRORS)
+_CONTENT["responses"][200]["content"] = {
+    "application/octet-stream": {"schema": {"type": "string", "format": "binary"}}
 }
 
 
@@ -91,7 +73,7 @@ def _json(payload: dict[str, Any], ctx: RequestContext) -> Response:
     )
 
 
-@router.post("/v1/files", summary="Upload a file", openapi_extra=_UPLOAD)
+@router.post("/v1/files", summary="Upload a file", **_UPLOAD)
 async def create_file(request: Request) -> Response:
     gateway, ctx = await _open(request)
     limit = gateway.settings.max_file_bytes
@@ -106,7 +88,7 @@ async def create_file(request: Request) -> Response:
     return _json(made.to_dict(), ctx)
 
 
-@router.get("/v1/files", summary="List the caller's files", openapi_extra=_LISTING)
+@router.get("/v1/files", summary="List the caller's files", **_LISTING)
 async def list_files(request: Request) -> Response:
     gateway, ctx = await _open(request)
     query = request.query_params
@@ -138,13 +120,17 @@ def page_body(body: dict[str, Any]) -> dict[str, Any]:
     return body | {"first_id": body["first_id"] or "", "last_id": body["last_id"] or ""}
 
 
-@router.get("/v1/files/{file_id}", summary="Retrieve a file's metadata")
+@router.get(
+    "/v1/files/{file_id}",
+    summary="Retrieve a file's metadata",
+    **operation(ok="OpenAIFile", errors=_ERRORS),
+)
 async def retrieve_file(request: Request, file_id: str) -> Response:
     gateway, ctx = await _open(request)
     return _json((await gateway.files.get(ctx.principal.id, file_id)).to_dict(), ctx)
 
 
-@router.get("/v1/files/{file_id}/content", summary="Download a file's contents")
+@router.get("/v1/files/{file_id}/content", summary="Download a file's contents", **_CONTENT)
 async def file_content(request: Request, file_id: str) -> Response:
     gateway, ctx = await _open(request)
     owner = ctx.principal.id
@@ -158,7 +144,11 @@ async def file_content(request: Request, file_id: str) -> Response:
     return StreamingResponse(chunks, media_type=kind, headers=headers)
 
 
-@router.delete("/v1/files/{file_id}", summary="Delete a file")
+@router.delete(
+    "/v1/files/{file_id}",
+    summary="Delete a file",
+    **operation(ok="DeleteFileResponse", errors=_ERRORS),
+)
 async def delete_file(request: Request, file_id: str) -> Response:
     gateway, ctx = await _open(request)
     return _json((await gateway.files.delete(ctx.principal.id, file_id)).to_dict(), ctx)
