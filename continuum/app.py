@@ -20,7 +20,7 @@ from continuum.auth.chain import KeyChain
 from continuum.auth.keys import StaticKeys
 from continuum.auth.store import KeyStore
 from continuum.auth.validator import load_validator
-from continuum.config.models import default_routes, load_models
+from continuum.config.models import default_routes, load_default_model, load_models
 from continuum.config.users import load_users
 from continuum.core.clock import Clock, SystemClock
 from continuum.core.context import Principal
@@ -29,11 +29,15 @@ from continuum.core.pipeline import Pipeline
 from continuum.core.ports import Limiter
 from continuum.core.routes import ModelRoute
 from continuum.dialects.openai.request import ChatCompletionRequest
+from continuum.dialects.simple.service import SimpleApi
 from continuum.doors.http import admin, console, errors, health, usage, validate
 from continuum.doors.http import limits as limit_routes
+from continuum.doors.http import simple as simple_routes
 from continuum.doors.http.fastpath import HttpApp
 from continuum.doors.http.openai import routes as openai_routes
-from continuum.errors import ConfigError
+from continuum.doors.ws import chat as ws_chat
+from continuum.doors.ws import simple as ws_simple
+from continuum.errors import ConfigError, ModelNotFound
 from continuum.gateway import Gateway
 from continuum.limits.memory import MemoryLimiter
 from continuum.providers import registry
@@ -110,6 +114,40 @@ def _keys(settings: Settings) -> tuple[list[tuple[str, Principal]], str | None]:
     return [(key, sample.PRINCIPAL)], key
 
 
+def _simple_api(settings: Settings, table: RoutingTable) -> SimpleApi:
+    """Seed 001's prompt API: its default model (checked now) and whom it admits keyless."""
+    path = settings.config_dir / "models.yml" if settings.config_dir else None
+    model, where, key = settings.default_model, "environment", "CONTINUUM_DEFAULT_MODEL"
+    if model is None and path is not None and path.exists():
+        model, where, key = load_default_model(path), str(path), "default_model"
+    if model is None:
+        model = "local-text" if "local-text" in table else None
+    else:
+        try:
+            table.get(model)
+        except ModelNotFound:
+            raise ConfigError(
+                where, key, f"names no model ('{model}')", "use a routed model id"
+            ) from None
+    if not settings.simple_anonymous:
+        return SimpleApi(model)
+    if model is None:
+        raise ConfigError(
+            "environment",
+            "CONTINUUM_SIMPLE_ANONYMOUS",
+            "admits callers without a key to /model, but no default model is configured",
+            "set default_model in models.yml or CONTINUUM_DEFAULT_MODEL",
+        )
+    guest = Principal(
+        id="anonymous",
+        name="Anonymous",
+        permissions=frozenset({model}),
+        limits=settings.simple_anonymous_limits,
+        anonymous=True,
+    )
+    return SimpleApi(model, guest)
+
+
 def build_gateway(
     settings: Settings,
     clock: Clock | None = None,
@@ -160,6 +198,7 @@ def build_gateway(
         usage_store,
         keys,
         validator,
+        simple=_simple_api(settings, table),
     )
 
 
@@ -207,6 +246,11 @@ def create_app(
     app.include_router(admin.router)
     app.include_router(validate.router)
     app.include_router(console.router)
+    app.include_router(simple_routes.router)
+    app.include_router(ws_chat.router)
+    app.include_router(ws_simple.router)
+    for prefix in simple_routes.PATHS:
+        app.error_shapes.add(prefix, simple_routes.render_error)
     if gateway.settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,

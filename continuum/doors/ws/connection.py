@@ -1,0 +1,206 @@
+"""The WebSocket door kit: one connection, many requests, every buffer bounded.
+
+    reader ─► waiting requests ─► worker: one request at a time, in arrival order
+                                    └─► outbox (bounded bytes) ─► writer ─► client
+
+A door gives ``serve_socket`` two things: how to serve one request (a coroutine that
+reads the message and ``Socket.send``\\ s or ``Socket.relay``\\ s frames) and how its
+dialect renders an error. The kit does the rest, for every WebSocket door alike:
+
+* Requests are answered one at a time, in the order they arrived; a request sent while
+  another streams waits its turn. Each reply is thus about the oldest unanswered request,
+  errors included, which seed 001's id-less messages need (docs/doors.md).
+* The reader never stops reading, so a client that leaves is noticed at once (its
+  request is cancelled: the upstream is closed and the ledger records 499) and
+  keep-alive pongs are never stuck behind a request. What it has read and not yet served
+  is bounded: more than ``max_pending`` requests, or more than the body limit in bytes,
+  waiting is a policy violation (close 1008).
+* A message over the body limit closes the connection with 1009 (Message Too Big).
+* A failure of one request (``ContinuumError``, or a bug, logged) is that request's error
+  frame; the connection goes on serving.
+* Frames go through a bounded outbox; a client that leaves more than
+  ``max_buffered_bytes`` unread is a slow consumer: its request is cancelled and the
+  connection closed (1008).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections import deque
+from collections.abc import AsyncGenerator, Awaitable, Callable
+from dataclasses import dataclass
+
+from starlette.websockets import WebSocket, WebSocketDisconnect
+
+from continuum.core.relay import E, Encoder, relay
+from continuum.doors.http.auth import credential
+from continuum.doors.http.services import client_host, gateway_of
+from continuum.doors.ws.outbox import Outbox, SlowConsumer
+from continuum.errors import ContinuumError, InternalError
+from continuum.gateway import Gateway
+
+log = logging.getLogger("continuum.ws")
+
+POLICY_VIOLATION = 1008
+MESSAGE_TOO_BIG = 1009
+# A close frame waits behind what the client has not read; a slow consumer gets this long.
+CLOSE_TIMEOUT = 1.0
+
+Close = tuple[int, str]
+RenderError = Callable[[ContinuumError], bytes]
+
+
+@dataclass(frozen=True, slots=True)
+class SocketLimits:
+    """What one connection may hold (see the module docstring)."""
+
+    max_message_bytes: int
+    max_pending: int
+    max_buffered_bytes: int
+
+    @classmethod
+    def of(cls, gateway: Gateway) -> SocketLimits:
+        settings = gateway.settings
+        return cls(settings.max_body_bytes, settings.ws_max_pending, settings.ws_max_buffered_bytes)
+
+
+def connection_credential(websocket: WebSocket) -> str | None:
+    """The key given when the connection opened: ``Authorization: Bearer`` (clients that can
+    set headers), else the ``token`` query parameter (browsers, which cannot)."""
+    return credential(websocket) or websocket.query_params.get("token") or None
+
+
+class Socket:
+    """One connection as a request handler sees it."""
+
+    __slots__ = ("_outbox", "client", "credential", "gateway", "websocket")
+
+    def __init__(self, websocket: WebSocket, outbox: Outbox):
+        self.websocket = websocket
+        self.gateway = gateway_of(websocket)
+        self.credential = connection_credential(websocket)
+        self.client = client_host(websocket)
+        self._outbox = outbox
+
+    def send(self, frame: bytes) -> None:
+        """Queue one text message (JSON bytes); raises ``SlowConsumer`` past the limit."""
+        self._outbox.put(frame)
+
+    async def relay(
+        self,
+        first: E,
+        events: AsyncGenerator[E, None],
+        encoder: Encoder[E, bytes],
+        request_id: str,
+    ) -> None:
+        """Send ``first`` and the rest of ``events`` as ``encoder``'s frames. However this
+        ends (a slow consumer, a cancellation), the stream is closed at once."""
+        async with contextlib.aclosing(relay(first, events, encoder, request_id)) as frames:
+            async for frame in frames:
+                self._outbox.put(frame)
+
+
+Handler = Callable[[Socket, str], Awaitable[None]]
+
+
+class _Requests:
+    """Messages read and not yet served, bounded in count and bytes."""
+
+    def __init__(self, limits: SocketLimits):
+        self._limits = limits
+        self._items: deque[tuple[str, int]] = deque()
+        self._bytes = 0
+        self._arrived = asyncio.Event()
+
+    def add(self, text: str, size: int) -> Close | None:
+        limits = self._limits
+        if len(self._items) >= limits.max_pending or self._bytes + size > limits.max_message_bytes:
+            return POLICY_VIOLATION, "too many requests waiting: read the answers first"
+        self._items.append((text, size))
+        self._bytes += size
+        self._arrived.set()
+        return None
+
+    async def next(self) -> str:
+        while not self._items:
+            self._arrived.clear()
+            await self._arrived.wait()
+        text, size = self._items.popleft()
+        self._bytes -= size
+        return text
+
+
+def _size(text: str) -> int:
+    # UTF-8 takes 1 to 4 bytes a character: count exactly only when it could matter.
+    return len(text) if text.isascii() else len(text.encode())
+
+
+async def _read(websocket: WebSocket, requests: _Requests, limits: SocketLimits) -> Close | None:
+    """Read messages until the client leaves (None) or breaks a limit (the close to send)."""
+    while True:
+        message = await websocket.receive()
+        if message["type"] == "websocket.disconnect":
+            return None
+        text = message.get("text")
+        if text is None:
+            data: bytes = message.get("bytes") or b""
+            if len(data) > limits.max_message_bytes:
+                return MESSAGE_TOO_BIG, f"messages are limited to {limits.max_message_bytes} bytes"
+            text = data.decode("utf-8", errors="replace")  # a JSON error names it, if broken
+        size = _size(text)
+        if size > limits.max_message_bytes:
+            return MESSAGE_TOO_BIG, f"messages are limited to {limits.max_message_bytes} bytes"
+        refused = requests.add(text, size)
+        if refused is not None:
+            return refused
+
+
+async def _work(socket: Socket, requests: _Requests, handle: Handler, render: RenderError) -> None:
+    """Serve requests one at a time; each failure is its request's error frame."""
+    while True:
+        text = await requests.next()
+        try:
+            await handle(socket, text)
+        except SlowConsumer:
+            raise
+        except ContinuumError as error:
+            socket.send(render(error))
+        except Exception:
+            log.exception("a WebSocket request on %s failed", socket.websocket.url.path)
+            socket.send(render(InternalError("The server had an error processing your request.")))
+
+
+async def serve_socket(websocket: WebSocket, handle: Handler, render: RenderError) -> None:
+    """Accept ``websocket`` and serve its requests with ``handle`` until it closes."""
+    await websocket.accept()
+    gateway = gateway_of(websocket)
+    limits = SocketLimits.of(gateway)
+    outbox = Outbox(websocket.send, limits.max_buffered_bytes)
+    socket = Socket(websocket, outbox)
+    requests = _Requests(limits)
+    reader = asyncio.create_task(_read(websocket, requests, limits))
+    worker = asyncio.create_task(_work(socket, requests, handle, render))
+    writer = asyncio.create_task(outbox.run())
+    tasks = (reader, worker, writer)
+    close: Close | None = None
+    try:
+        done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+        if reader in done and not reader.cancelled() and reader.exception() is None:
+            close = reader.result()
+        elif worker in done and isinstance(worker.exception(), SlowConsumer):
+            close = POLICY_VIOLATION, "slow consumer: the client did not read its answers"
+    finally:
+        # Cancelling the worker cancels its request: the upstream closes, the ledger says 499.
+        for task in tasks:
+            task.cancel()
+        results = await asyncio.gather(*tasks, return_exceptions=True)
+    for result in results:
+        if isinstance(result, Exception) and not isinstance(
+            result, SlowConsumer | WebSocketDisconnect | OSError
+        ):
+            log.error("WebSocket %s: %r", websocket.url.path, result, exc_info=result)
+    if close is not None:
+        with contextlib.suppress(OSError, RuntimeError, WebSocketDisconnect, TimeoutError):
+            await asyncio.wait_for(websocket.close(*close), CLOSE_TIMEOUT)
