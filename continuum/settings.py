@@ -88,8 +88,9 @@ class Settings:
     simple_anonymous_limits: tuple[RateLimit, ...] = parse_rate_limits(
         ANONYMOUS_RATE_LIMIT.split(", ")
     )  # each anonymous caller's own limits
-    ws_max_pending: int = 8  # requests a WebSocket may queue behind the one it serves
-    ws_max_buffered_bytes: int = WS_MAX_BUFFERED  # unsent bytes before a reader is too slow
+    ws_max_pending: int = 32  # requests a WebSocket may queue behind the one it serves
+    ws_max_buffered_bytes: int = WS_MAX_BUFFERED  # unsent bytes a WebSocket may hold, then
+    ws_slow_consumer_seconds: float = 10.0  # how long it may stay full before it is closed
     environ: Mapping[str, str] = field(default_factory=dict, repr=False)
 
     @classmethod
@@ -132,10 +133,11 @@ class Settings:
             simple_anonymous_limits=_limits(
                 env, "CONTINUUM_SIMPLE_ANONYMOUS_RATE_LIMIT", ANONYMOUS_RATE_LIMIT
             ),
-            ws_max_pending=_int(env, "CONTINUUM_WS_MAX_PENDING", 8, 0, 1024),
+            ws_max_pending=_int(env, "CONTINUUM_WS_MAX_PENDING", 32, 1, 1024),
             ws_max_buffered_bytes=_int(
                 env, "CONTINUUM_WS_MAX_BUFFERED_BYTES", WS_MAX_BUFFERED, 16 * 1024, 1 << 30
             ),
+            ws_slow_consumer_seconds=_int(env, "CONTINUUM_WS_SLOW_CONSUMER_SECONDS", 10, 1, 3600),
             environ=env,
         )
         return replace(settings, **{k: v for k, v in overrides.items() if v is not None})

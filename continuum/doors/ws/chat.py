@@ -24,7 +24,7 @@ async def chat_socket(websocket: WebSocket) -> None:
     await serve_socket(websocket, serve_chat, socket_error_json)
 
 
-async def serve_chat(socket: Socket, text: str) -> None:
+async def serve_chat(socket: Socket, text: str | bytes) -> None:
     """One chat request: authenticate, validate, stream the chunks."""
     pipeline = socket.gateway.pipeline
     message = decode_message(text)

@@ -59,11 +59,17 @@ class SocketLimits:
     max_message_bytes: int
     max_pending: int
     max_buffered_bytes: int
+    patience: float
 
     @classmethod
     def of(cls, gateway: Gateway) -> SocketLimits:
         settings = gateway.settings
-        return cls(settings.max_body_bytes, settings.ws_max_pending, settings.ws_max_buffered_bytes)
+        return cls(
+            settings.max_body_bytes,
+            settings.ws_max_pending,
+            settings.ws_max_buffered_bytes,
+            settings.ws_slow_consumer_seconds,
+        )
 
 
 def connection_credential(websocket: WebSocket) -> str | None:
@@ -84,9 +90,11 @@ class Socket:
         self.client = client_host(websocket)
         self._outbox = outbox
 
-    def send(self, frame: bytes) -> None:
-        """Queue one text message (JSON bytes); raises ``SlowConsumer`` past the limit."""
-        self._outbox.put(frame)
+    async def send(self, frame: bytes) -> None:
+        """Send one text message (JSON bytes) through the outbox (``SlowConsumer``: the
+        client stalled past the outbox's limit and patience)."""
+        if self._outbox.put(frame):
+            await self._outbox.room()
 
     async def relay(
         self,
@@ -97,12 +105,15 @@ class Socket:
     ) -> None:
         """Send ``first`` and the rest of ``events`` as ``encoder``'s frames. However this
         ends (a slow consumer, a cancellation), the stream is closed at once."""
+        outbox = self._outbox
         async with contextlib.aclosing(relay(first, events, encoder, request_id)) as frames:
             async for frame in frames:
-                self._outbox.put(frame)
+                if outbox.put(frame):
+                    await outbox.room()
 
 
-Handler = Callable[[Socket, str], Awaitable[None]]
+Handler = Callable[[Socket, str | bytes], Awaitable[None]]
+"""Serves one request message (text, or a binary message's bytes)."""
 
 
 class _Requests:
@@ -110,11 +121,11 @@ class _Requests:
 
     def __init__(self, limits: SocketLimits):
         self._limits = limits
-        self._items: deque[tuple[str, int]] = deque()
+        self._items: deque[tuple[str | bytes, int]] = deque()
         self._bytes = 0
         self._arrived = asyncio.Event()
 
-    def add(self, text: str, size: int) -> Close | None:
+    def add(self, text: str | bytes, size: int) -> Close | None:
         limits = self._limits
         if len(self._items) >= limits.max_pending or self._bytes + size > limits.max_message_bytes:
             return POLICY_VIOLATION, "too many requests waiting: read the answers first"
@@ -123,7 +134,7 @@ class _Requests:
         self._arrived.set()
         return None
 
-    async def next(self) -> str:
+    async def next(self) -> str | bytes:
         while not self._items:
             self._arrived.clear()
             await self._arrived.wait()
@@ -132,9 +143,11 @@ class _Requests:
         return text
 
 
-def _size(text: str) -> int:
-    # UTF-8 takes 1 to 4 bytes a character: count exactly only when it could matter.
-    return len(text) if text.isascii() else len(text.encode())
+def _size(text: str | bytes) -> int:
+    # UTF-8 takes 1 to 4 bytes a character: encode only text that is not ASCII.
+    if isinstance(text, bytes) or text.isascii():
+        return len(text)
+    return len(text.encode())
 
 
 async def _read(websocket: WebSocket, requests: _Requests, limits: SocketLimits) -> Close | None:
@@ -143,12 +156,9 @@ async def _read(websocket: WebSocket, requests: _Requests, limits: SocketLimits)
         message = await websocket.receive()
         if message["type"] == "websocket.disconnect":
             return None
-        text = message.get("text")
-        if text is None:
-            data: bytes = message.get("bytes") or b""
-            if len(data) > limits.max_message_bytes:
-                return MESSAGE_TOO_BIG, f"messages are limited to {limits.max_message_bytes} bytes"
-            text = data.decode("utf-8", errors="replace")  # a JSON error names it, if broken
+        text: str | bytes | None = message.get("text")
+        if text is None:  # a binary message: JSON all the same (orjson checks its UTF-8)
+            text = message.get("bytes") or b""
         size = _size(text)
         if size > limits.max_message_bytes:
             return MESSAGE_TOO_BIG, f"messages are limited to {limits.max_message_bytes} bytes"
@@ -166,10 +176,11 @@ async def _work(socket: Socket, requests: _Requests, handle: Handler, render: Re
         except SlowConsumer:
             raise
         except ContinuumError as error:
-            socket.send(render(error))
-        except Exception:
+            await socket.send(render(error))
+        except Exception:  # a request's outermost boundary: log it, answer, serve the next
             log.exception("a WebSocket request on %s failed", socket.websocket.url.path)
-            socket.send(render(InternalError("The server had an error processing your request.")))
+            bug = InternalError("The server had an error processing your request.")
+            await socket.send(render(bug))
 
 
 async def serve_socket(websocket: WebSocket, handle: Handler, render: RenderError) -> None:
@@ -177,7 +188,7 @@ async def serve_socket(websocket: WebSocket, handle: Handler, render: RenderErro
     await websocket.accept()
     gateway = gateway_of(websocket)
     limits = SocketLimits.of(gateway)
-    outbox = Outbox(websocket.send, limits.max_buffered_bytes)
+    outbox = Outbox(websocket.send, limits.max_buffered_bytes, limits.patience)
     socket = Socket(websocket, outbox)
     requests = _Requests(limits)
     reader = asyncio.create_task(_read(websocket, requests, limits))
@@ -196,6 +207,7 @@ async def serve_socket(websocket: WebSocket, handle: Handler, render: RenderErro
         for task in tasks:
             task.cancel()
         results = await asyncio.gather(*tasks, return_exceptions=True)
+        outbox.clear()  # what a slow consumer left unread is dropped, not kept while closing
     for result in results:
         if isinstance(result, Exception) and not isinstance(
             result, SlowConsumer | WebSocketDisconnect | OSError

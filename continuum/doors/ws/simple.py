@@ -45,7 +45,7 @@ async def _open(socket: Socket, message: PromptMessage, prefix: str) -> RequestC
     )
 
 
-async def serve_prompt(socket: Socket, text: str) -> None:
+async def serve_prompt(socket: Socket, text: str | bytes) -> None:
     """One prompt for the default model."""
     message = parse_prompt(text, PromptMessage)
     ctx = await _open(socket, message, "prompt-")
@@ -57,7 +57,7 @@ async def serve_prompt(socket: Socket, text: str) -> None:
     await socket.relay(first, events, PromptEncoder(), ctx.request_id)
 
 
-async def serve_agent(name: str, socket: Socket, text: str) -> None:
+async def serve_agent(name: str, socket: Socket, text: str | bytes) -> None:
     """One prompt for agent ``name`` (404's error for an agent the gateway does not have)."""
     message = parse_prompt(text, PromptMessage)
     ctx = await _open(socket, message, "agentrun-")
