@@ -17,7 +17,9 @@ from websockets.asyncio.client import connect
 
 from continuum.app import create_app
 from continuum.settings import Settings
+from continuum.testing.clock import ManualClock
 from continuum.testing.server import serve_in_thread
+from tests.doors.world import World
 from tests.doors.ws.answers import prompt_answer
 
 KEY = "sk-anon-gateway-key-00000001"
@@ -27,6 +29,7 @@ KEY = "sk-anon-gateway-key-00000001"
 class Open:
     url: str
     data_dir: Path
+    clock: ManualClock
 
     def post(self, body: dict[str, Any], headers: dict[str, str] | None = None) -> httpx.Response:
         return httpx.post(f"{self.url}/model", json=body, headers=headers or {})
@@ -51,8 +54,15 @@ def open_gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Open]:
         "CONTINUUM_DEFAULT_MODEL": "local-echo",
     }
     settings = Settings.from_env(env, config_dir=config, data_dir=config / "data")
-    with serve_in_thread(create_app(settings)) as url:
-        yield Open(url, config / "data")
+    clock = ManualClock()
+    with serve_in_thread(create_app(settings, clock=clock)) as url:
+        yield Open(url, config / "data", clock)
+
+
+@pytest.fixture(autouse=True)
+def fresh_limits(open_gateway: Open) -> None:
+    """Each test starts with every caller's limits refilled (time moves, nobody sleeps)."""
+    open_gateway.clock.advance(3600)
 
 
 def test_a_caller_without_a_key_is_served_and_counted_by_user_id(open_gateway: Open) -> None:
@@ -131,3 +141,53 @@ def test_guests_get_nothing_but_the_prompt_api(open_gateway: Open) -> None:
         f"{open_gateway.url}/agent/any", json={"prompt": "x", "user_id": "user_6"}
     )
     assert response.status_code == 404
+
+
+# Seed 001's "Python con WebSocket" example, as written but for its URL (the seed's
+# service had no keys, as this gateway's prompt API has none).
+async def seed_001_python_example(url: str) -> None:
+    import json
+
+    import websockets
+
+    async with websockets.connect(url) as websocket:
+        # Invia prompt
+        await websocket.send(json.dumps({"prompt": "Ciao WebSocket"}))
+
+        # Ricevi risposte
+        while True:
+            response = await websocket.recv()
+            data = json.loads(response)
+
+            if data["type"] == "chunk":
+                print(f"Chunk: {data['content']}")
+            elif data["type"] == "complete":
+                print(f"Completo: {data['result']}")
+                break
+            elif "error" in data:
+                print(f"Errore: {data['error']}")
+                break
+
+
+async def test_seed_001s_python_example(
+    open_gateway: Open, capsys: pytest.CaptureFixture[str]
+) -> None:
+    await seed_001_python_example(open_gateway.url.replace("http://", "ws://") + "/model/ws")
+    result = open_gateway.post({"prompt": "Ciao WebSocket"}).json()  # the same, over HTTP
+    assert result["response"] == "Ciao WebSocket"
+    assert capsys.readouterr().out.splitlines() == [
+        "Chunk: Ciao",
+        "Chunk:  WebSocket",
+        f"Completo: {result}",
+    ]
+
+
+async def test_seed_001s_python_example_meets_an_error(
+    world: World, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Against a gateway that wants keys: the error message has a ``type`` too, so the
+    seed's loop (which reads ``data["type"]`` first) reports it instead of failing."""
+    await seed_001_python_example(world.ws + "/model/ws")
+    assert capsys.readouterr().out.splitlines() == [
+        "Errore: You didn't provide an API key. Send it as 'Authorization: Bearer <key>'."
+    ]

@@ -117,6 +117,7 @@ def models_yml(upstream: str) -> str:
         "models:\n"
         "  - {id: local-text, provider: local, upstream_model: text}\n"
         "  - {id: local-echo, provider: local, upstream_model: echo}\n"
+        '  - {id: "llama3:latest", provider: local, upstream_model: echo}\n'  # seed 000's model
         f"  - {{id: remote, upstream_model: fake-model, {remote}}}\n" + scripted
     )
 

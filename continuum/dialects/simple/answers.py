@@ -3,7 +3,7 @@ messages (one WebSocket message, or one SSE ``data:`` event, each).
 
     {"type": "chunk", "content": "part of the answer"}
     {"type": "complete", "result": {"response": "...", "usage": {...}}}
-    {"error": "what went wrong", "code": "rate_limit_exceeded", "retry_after": 3}
+    {"type": "error", "error": "what went wrong", "code": "rate_limit_exceeded", ...}
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import orjson
 from continuum.agents.records import AgentDone, AgentEvent, AnswerDelta
 from continuum.core.events import Event, TextDelta, Usage
 from continuum.core.stream import Completion
-from continuum.dialects.simple.errors import error_json
+from continuum.dialects.simple.errors import stream_error_json
 from continuum.errors import ContinuumError
 
 _CHUNK = b'{"type":"chunk","content":'
@@ -69,7 +69,7 @@ class PromptEncoder:
         return None  # tool calls and finish reasons are not part of this API
 
     def error(self, error: ContinuumError) -> bytes:
-        return error_json(error)
+        return stream_error_json(error)
 
     def end(self) -> bytes:
         return complete(answer_object("".join(self._parts), self._usage))
@@ -90,7 +90,7 @@ class AgentEncoder:
         return None
 
     def error(self, error: ContinuumError) -> bytes:
-        return error_json(error)
+        return stream_error_json(error)
 
     def end(self) -> bytes | None:
         return None if self._result is None else complete(self._result)

@@ -2,7 +2,8 @@
 
 Each message is ``{"prompt", "user_id"}`` (and ``token``, for a browser); the answer is
 ``{"type": "chunk", "content"}`` messages, then ``{"type": "complete", "result"}``, or
-``{"error": "…"}``. The kit (``connection``) serves a connection's prompts in order.
+``{"type": "error", "error": "…"}``. The kit (``connection``) serves a connection's
+prompts in order.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from starlette.websockets import WebSocket
 from continuum.core.context import RequestContext
 from continuum.core.relay import first_event
 from continuum.dialects.simple.answers import AgentEncoder, PromptEncoder
-from continuum.dialects.simple.errors import error_json
+from continuum.dialects.simple.errors import stream_error_json
 from continuum.dialects.simple.request import PromptMessage, parse_prompt
 from continuum.doors.ws.connection import Socket, serve_socket
 
@@ -24,12 +25,12 @@ router = APIRouter()
 
 @router.websocket("/model/ws")
 async def model_socket(websocket: WebSocket) -> None:
-    await serve_socket(websocket, serve_prompt, error_json)
+    await serve_socket(websocket, serve_prompt, stream_error_json)
 
 
 @router.websocket("/agent/{name}/ws")
 async def agent_socket(websocket: WebSocket, name: str) -> None:
-    await serve_socket(websocket, partial(serve_agent, name), error_json)
+    await serve_socket(websocket, partial(serve_agent, name), stream_error_json)
 
 
 async def _open(socket: Socket, message: PromptMessage, prefix: str) -> RequestContext:

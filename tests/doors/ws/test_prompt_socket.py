@@ -1,7 +1,8 @@
 """``WS /model/ws`` and ``WS /agent/{name}/ws`` (seed 001) with the ``websockets`` client.
 
 ``{"prompt", "user_id"}`` in; ``{"type": "chunk", "content"}`` messages, then
-``{"type": "complete", "result": {"response", "usage"}}``, or ``{"error": "…"}``. The
+``{"type": "complete", "result": {"response", "usage"}}``, or
+``{"type": "error", "error": "…"}``. The
 world's default model is the fake upstream, which answers with the prompt's words.
 """
 
@@ -74,6 +75,7 @@ async def test_bad_input_is_an_error_message_and_the_connection_stays_open(world
         await ws.send(prompt("   "))
         (error,) = await prompt_answer(ws)
         assert error == {
+            "type": "error",
             "error": "'prompt' must not be empty",
             "code": "missing_prompt",
             "param": "prompt",
@@ -91,7 +93,11 @@ async def test_keys_bad_forbidden_and_per_message(world: World) -> None:
         assert error["code"] == "invalid_api_key"
         await ws.send(prompt("bad key", token="sk-not-a-key-0000000000000"))
         (error,) = await prompt_answer(ws)
-        assert error == {"error": "Incorrect API key provided.", "code": "invalid_api_key"}
+        assert error == {
+            "type": "error",
+            "error": "Incorrect API key provided.",
+            "code": "invalid_api_key",
+        }
         await ws.send(prompt("no models for this key", token=NOTHING))
         (error,) = await prompt_answer(ws)
         assert (error["code"], error["param"]) == ("model_not_permitted", "model")
@@ -146,6 +152,7 @@ async def test_an_unknown_agent_is_an_error_message(world: World) -> None:
         await ws.send(prompt("hello agent"))
         (error,) = await prompt_answer(ws)
         assert error == {
+            "type": "error",
             "error": "Agent 'helper' not found",
             "code": "agent_not_found",
             "param": "name",
