@@ -10,18 +10,11 @@ from __future__ import annotations
 import time
 
 from fastapi import APIRouter
-from starlette.websockets import WebSocket
+from starlette.routing import WebSocketRoute
 
 from continuum.core.relay import first_event
 from continuum.dialects.openai.socket import SocketChunkEncoder, decode_message, socket_error_json
-from continuum.doors.ws.connection import Socket, serve_socket
-
-router = APIRouter()
-
-
-@router.websocket("/v1/chat/completions/ws")
-async def chat_socket(websocket: WebSocket) -> None:
-    await serve_socket(websocket, serve_chat, socket_error_json)
+from continuum.doors.ws.connection import Socket, SocketDoor
 
 
 async def serve_chat(socket: Socket, text: str | bytes) -> None:
@@ -36,3 +29,9 @@ async def serve_chat(socket: Socket, text: str | bytes) -> None:
     first = await first_event(events)
     encoder = SocketChunkEncoder(ctx.request_id, int(time.time()), wire.model, wire.include_usage)
     await socket.relay(first, events, encoder, ctx.request_id)
+
+
+router = APIRouter()
+router.routes.append(
+    WebSocketRoute("/v1/chat/completions/ws", SocketDoor(serve_chat, socket_error_json))
+)

@@ -3,9 +3,9 @@
     reader ─► waiting requests ─► worker: one request at a time, in arrival order
                                     └─► outbox (bounded bytes) ─► writer ─► client
 
-A door gives ``serve_socket`` two things: how to serve one request (a coroutine that
-reads the message and ``Socket.send``\\ s or ``Socket.relay``\\ s frames) and how its
-dialect renders an error. The kit does the rest, for every WebSocket door alike:
+A door is a ``SocketDoor``, an ASGI app made of two things: how to serve one request (a
+coroutine that reads the message and ``Socket.send``\\ s or ``Socket.relay``\\ s frames)
+and how its dialect renders an error. The kit does the rest, for every WebSocket door:
 
 * Requests are answered one at a time, in the order they arrived; a request sent while
   another streams waits its turn. Each reply is thus about the oldest unanswered request,
@@ -32,7 +32,8 @@ from collections import deque
 from collections.abc import AsyncGenerator, Awaitable, Callable
 from dataclasses import dataclass
 
-from starlette.websockets import WebSocket, WebSocketDisconnect
+from starlette.types import Receive, Scope, Send
+from starlette.websockets import WebSocket
 
 from continuum.core.relay import E, Encoder, relay
 from continuum.doors.http.auth import credential
@@ -150,10 +151,10 @@ def _size(text: str | bytes) -> int:
     return len(text.encode())
 
 
-async def _read(websocket: WebSocket, requests: _Requests, limits: SocketLimits) -> Close | None:
+async def _read(receive: Receive, requests: _Requests, limits: SocketLimits) -> Close | None:
     """Read messages until the client leaves (None) or breaks a limit (the close to send)."""
     while True:
-        message = await websocket.receive()
+        message = await receive()
         if message["type"] == "websocket.disconnect":
             return None
         text: str | bytes | None = message.get("text")
@@ -183,15 +184,36 @@ async def _work(socket: Socket, requests: _Requests, handle: Handler, render: Re
             await socket.send(render(bug))
 
 
-async def serve_socket(websocket: WebSocket, handle: Handler, render: RenderError) -> None:
-    """Accept ``websocket`` and serve its requests with ``handle`` until it closes."""
-    await websocket.accept()
-    gateway = gateway_of(websocket)
-    limits = SocketLimits.of(gateway)
-    outbox = Outbox(websocket.send, limits.max_buffered_bytes, limits.patience)
+class SocketDoor:
+    """A WebSocket door as a plain ASGI app: ``handle`` serves each request message and
+    ``render`` is its dialect's error frame.
+
+    Plain ASGI rather than a FastAPI endpoint: every frame of every answer goes through
+    ``send``, and Starlette's ``WebSocket.send`` wrappers were a fifth of the door's CPU
+    per chunk (``bench/ws_door.py``). ``WebSocket`` still reads the handshake (headers,
+    query, client, the app) for the handlers.
+    """
+
+    def __init__(self, handle: Handler, render: RenderError):
+        self.handle = handle
+        self.render = render
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if (await receive())["type"] != "websocket.connect":
+            return  # gone before the handshake
+        await send({"type": "websocket.accept"})
+        await serve_socket(WebSocket(scope, receive, send), receive, send, self.handle, self.render)
+
+
+async def serve_socket(
+    websocket: WebSocket, receive: Receive, send: Send, handle: Handler, render: RenderError
+) -> None:
+    """Serve the requests of an accepted connection with ``handle`` until it closes."""
+    limits = SocketLimits.of(gateway_of(websocket))
+    outbox = Outbox(send, limits.max_buffered_bytes, limits.patience)
     socket = Socket(websocket, outbox)
     requests = _Requests(limits)
-    reader = asyncio.create_task(_read(websocket, requests, limits))
+    reader = asyncio.create_task(_read(receive, requests, limits))
     worker = asyncio.create_task(_work(socket, requests, handle, render))
     writer = asyncio.create_task(outbox.run())
     tasks = (reader, worker, writer)
@@ -209,10 +231,10 @@ async def serve_socket(websocket: WebSocket, handle: Handler, render: RenderErro
         results = await asyncio.gather(*tasks, return_exceptions=True)
         outbox.clear()  # what a slow consumer left unread is dropped, not kept while closing
     for result in results:
-        if isinstance(result, Exception) and not isinstance(
-            result, SlowConsumer | WebSocketDisconnect | OSError
-        ):
+        if isinstance(result, Exception) and not isinstance(result, SlowConsumer | OSError):
             log.error("WebSocket %s: %r", websocket.url.path, result, exc_info=result)
     if close is not None:
-        with contextlib.suppress(OSError, RuntimeError, WebSocketDisconnect, TimeoutError):
-            await asyncio.wait_for(websocket.close(*close), CLOSE_TIMEOUT)
+        code, reason = close
+        with contextlib.suppress(OSError, TimeoutError):
+            message = {"type": "websocket.close", "code": code, "reason": reason}
+            await asyncio.wait_for(send(message), CLOSE_TIMEOUT)

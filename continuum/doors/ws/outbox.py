@@ -24,7 +24,7 @@ class SlowConsumer(Exception):
 class Outbox:
     """Frames (JSON text as bytes) waiting for the writer, and the bytes they hold."""
 
-    __slots__ = ("_frames", "_limit", "_patience", "_ready", "_room", "_send", "held")
+    __slots__ = ("_frames", "_idle", "_limit", "_patience", "_ready", "_room", "_send", "held")
 
     def __init__(self, send: Callable[[Any], Awaitable[None]], limit: int, patience: float):
         self._send = send
@@ -32,6 +32,7 @@ class Outbox:
         self._patience = patience
         self._frames: deque[bytes] = deque()
         self._ready = asyncio.Event()
+        self._idle = False  # the writer waits for a frame
         self._room = asyncio.Event()
         self._room.set()
         self.held = 0  # bytes put and not yet written (the frame being written included)
@@ -40,7 +41,9 @@ class Outbox:
         """Queue one frame; True when the outbox is now over its limit (await ``room``)."""
         self.held += len(frame)
         self._frames.append(frame)
-        self._ready.set()
+        if self._idle:
+            self._idle = False
+            self._ready.set()
         if self.held > self._limit:
             self._room.clear()
             return True
@@ -72,6 +75,7 @@ class Outbox:
         while True:
             if not frames:
                 ready.clear()
+                self._idle = True
                 await ready.wait()
             frame = frames.popleft()
             await send({"type": "websocket.send", "text": frame.decode()})

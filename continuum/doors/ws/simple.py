@@ -8,29 +8,15 @@ prompts in order.
 
 from __future__ import annotations
 
-from functools import partial
-
 from fastapi import APIRouter
-from starlette.websockets import WebSocket
+from starlette.routing import WebSocketRoute
 
 from continuum.core.context import RequestContext
 from continuum.core.relay import first_event
 from continuum.dialects.simple.answers import AgentEncoder, PromptEncoder
 from continuum.dialects.simple.errors import stream_error_json
 from continuum.dialects.simple.request import PromptMessage, parse_prompt
-from continuum.doors.ws.connection import Socket, serve_socket
-
-router = APIRouter()
-
-
-@router.websocket("/model/ws")
-async def model_socket(websocket: WebSocket) -> None:
-    await serve_socket(websocket, serve_prompt, stream_error_json)
-
-
-@router.websocket("/agent/{name}/ws")
-async def agent_socket(websocket: WebSocket, name: str) -> None:
-    await serve_socket(websocket, partial(serve_agent, name), stream_error_json)
+from continuum.doors.ws.connection import Socket, SocketDoor
 
 
 async def _open(socket: Socket, message: PromptMessage, prefix: str) -> RequestContext:
@@ -58,10 +44,18 @@ async def serve_prompt(socket: Socket, text: str | bytes) -> None:
     await socket.relay(first, events, PromptEncoder(), ctx.request_id)
 
 
-async def serve_agent(name: str, socket: Socket, text: str | bytes) -> None:
-    """One prompt for agent ``name`` (404's error for an agent the gateway does not have)."""
+async def serve_agent(socket: Socket, text: str | bytes) -> None:
+    """One prompt for the agent the path names (404's error for one the gateway lacks)."""
+    name: str = socket.websocket.path_params["name"]
     message = parse_prompt(text, PromptMessage)
     ctx = await _open(socket, message, "agentrun-")
     events = socket.gateway.simple.agents(ctx, name, message.prompt)
     first = await first_event(events)
     await socket.relay(first, events, AgentEncoder(), ctx.request_id)
+
+
+router = APIRouter()
+router.routes += [
+    WebSocketRoute("/model/ws", SocketDoor(serve_prompt, stream_error_json)),
+    WebSocketRoute("/agent/{name}/ws", SocketDoor(serve_agent, stream_error_json)),
+]
