@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import asyncio
 import socket
+import sqlite3
 import time
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import orjson
@@ -13,8 +16,21 @@ import pytest
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
+from continuum.app import build_gateway, create_app
 from continuum.testing.fake_upstream import Fault
-from tests.doors.world import KEY, MAX_BODY, MAX_PENDING, World, chat, with_token
+from continuum.testing.server import serve_in_thread
+from tests.doors.world import (
+    KEY,
+    MAX_BODY,
+    MAX_PENDING,
+    USERS,
+    World,
+    chat,
+    models_yml,
+    scripted_provider,
+    settings_for,
+    with_token,
+)
 from tests.doors.ws.answers import chat_answer, message, text_of
 
 CHAT = "/v1/chat/completions/ws"
@@ -62,10 +78,25 @@ def small_receive_buffer() -> socket.socket:
     return sock
 
 
+@pytest.fixture(scope="module")
+def on_uvloop(world: World, tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
+    """A second gateway like ``world``, on uvloop as ``continuum serve`` runs (its
+    transports' flow control is uvloop's own), sharing world's fake upstream."""
+    config = tmp_path_factory.mktemp("uvloop")
+    (config / "users.yml").write_text(USERS)
+    # world's models.yml: the same models, the same fake upstream behind "remote"
+    (config / "models.yml").write_text((world.data_dir.parent / "models.yml").read_text())
+    gateway = build_gateway(settings_for(config), providers={"scripted": world.provider})
+    with serve_in_thread(create_app(gateway=gateway), loop="uvloop") as url:
+        yield World(url, world.provider, world.fake, config / "data")
+
+
 @pytest.mark.parametrize("path", [CHAT, PROMPT])
+@pytest.mark.parametrize("loop", ["asyncio", "uvloop"])
 async def test_a_reader_too_slow_is_disconnected_and_its_upstream_closed(
-    world: World, path: str
+    world: World, on_uvloop: World, path: str, loop: str
 ) -> None:
+    world = on_uvloop if loop == "uvloop" else world
     host, port = world.url.removeprefix("http://").split(":")
     sock = small_receive_buffer()
     sock.connect((host, int(port)))
@@ -102,3 +133,33 @@ async def test_a_reader_too_slow_is_disconnected_and_its_upstream_closed(
     while not [r for r in world.rows() if (r["door"], r["status"]) == (door, 499)]:
         assert time.monotonic() < deadline, "the slow reader's request was never recorded"
         await asyncio.sleep(0.02)
+
+
+async def test_shutdown_closes_every_connection_with_1012_and_records_what_was_cut(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "users.yml").write_text(USERS)
+    (tmp_path / "models.yml").write_text(models_yml("http://127.0.0.1:9"))  # no upstream used
+    gateway = build_gateway(settings_for(tmp_path), providers={"scripted": scripted_provider()})
+    server = serve_in_thread(create_app(gateway=gateway))
+    url = server.__enter__().replace("http://", "ws://") + CHAT
+    stopped = False
+    try:
+        async with connect(url) as idle, connect(url) as busy:
+            await busy.send(with_token(chat("slow"), KEY))
+            await message(busy)  # streaming
+            stopping = asyncio.get_running_loop().run_in_executor(
+                None, server.__exit__, None, None, None
+            )
+            for ws in (idle, busy):
+                code, _ = await closed_with(ws)
+                assert code == 1012  # service restart: come back later
+            await stopping
+            stopped = True
+    finally:
+        if not stopped:
+            server.__exit__(None, None, None)
+    # The gateway flushed its ledger on the way out: the cut request is in it.
+    with sqlite3.connect(tmp_path / "data" / "continuum.db") as db:
+        rows = list(db.execute("SELECT status, door, error_code FROM continuum_usage"))
+    assert rows == [(499, "ws", "client_closed")]
