@@ -34,10 +34,13 @@ from continuum.doors.http import admin, console, errors, health, usage, validate
 from continuum.doors.http import limits as limit_routes
 from continuum.doors.http import simple as simple_routes
 from continuum.doors.http.fastpath import HttpApp
+from continuum.doors.http.openai import embeddings as embeddings_routes
+from continuum.doors.http.openai import files as files_routes
 from continuum.doors.http.openai import routes as openai_routes
 from continuum.doors.ws import chat as ws_chat
 from continuum.doors.ws import simple as ws_simple
 from continuum.errors import ConfigError, ModelNotFound
+from continuum.files import DatabaseFileStore, DirectoryFileStore, FileStore
 from continuum.gateway import Gateway
 from continuum.limits.memory import MemoryLimiter
 from continuum.providers import registry
@@ -55,6 +58,14 @@ def open_database(settings: Settings) -> Database:
     return Database(
         database_url(settings.database_url, settings.data_dir), schema=settings.database_schema
     )
+
+
+def _file_store(settings: Settings, database: Database) -> FileStore:
+    """Uploaded files: a directory beside SQLite (one machine); chunk rows in PostgreSQL,
+    which every replica shares (docs/decisions.md, "Files")."""
+    if database.is_sqlite:
+        return DirectoryFileStore(database, settings.data_dir / "files")
+    return DatabaseFileStore(database)
 
 
 def _limiter(settings: Settings, clock: Clock) -> Limiter:
@@ -198,6 +209,7 @@ def build_gateway(
         usage_store,
         keys,
         validator,
+        _file_store(settings, database),
         simple=_simple_api(settings, table),
     )
 
@@ -241,6 +253,8 @@ def create_app(
     errors.install(app)
     app.include_router(health.router)
     app.include_router(openai_routes.router)
+    app.include_router(embeddings_routes.router)
+    app.include_router(files_routes.router)
     app.include_router(limit_routes.router)
     app.include_router(usage.router)
     app.include_router(admin.router)
@@ -262,6 +276,7 @@ def create_app(
         # CORS needs every request to pass its middleware; without it the hot route skips
         # FastAPI's layers (doors/http/fastpath.py).
         app.fast_route("POST", "/v1/chat/completions", openai_routes.chat_completions)
+        app.fast_route("POST", "/v1/embeddings", embeddings_routes.create_embeddings)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app
 

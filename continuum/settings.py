@@ -12,6 +12,7 @@ from continuum.core.limits import RateLimit, parse_rate_limits
 from continuum.errors import ConfigError
 
 DEFAULT_MAX_BODY = 8 * 1024 * 1024
+DEFAULT_MAX_FILE = 512 * 1024 * 1024  # OpenAI's own cap on one uploaded file
 LOG_LEVELS = ("debug", "info", "warning", "error", "critical")
 ANONYMOUS_RATE_LIMIT = "20/minute, 20000 tokens/hour"  # per anonymous user_id (or address)
 WS_MAX_BUFFERED = 1024 * 1024
@@ -91,6 +92,9 @@ class Settings:
     ws_max_pending: int = 32  # requests a WebSocket may queue behind the one it serves
     ws_max_buffered_bytes: int = WS_MAX_BUFFERED  # unsent bytes a WebSocket may hold, then
     ws_slow_consumer_seconds: float = 10.0  # how long it may stay full before it is closed
+    # The Files API: the largest upload (apart from the JSON body limit above). The files
+    # live in data_dir/files on SQLite, in the database itself on PostgreSQL.
+    max_file_bytes: int = DEFAULT_MAX_FILE
     environ: Mapping[str, str] = field(default_factory=dict, repr=False)
 
     @classmethod
@@ -138,6 +142,7 @@ class Settings:
                 env, "CONTINUUM_WS_MAX_BUFFERED_BYTES", WS_MAX_BUFFERED, 16 * 1024, 1 << 30
             ),
             ws_slow_consumer_seconds=_int(env, "CONTINUUM_WS_SLOW_CONSUMER_SECONDS", 10, 1, 3600),
+            max_file_bytes=_int(env, "CONTINUUM_MAX_FILE_BYTES", DEFAULT_MAX_FILE, 1, 1 << 40),
             environ=env,
         )
         return replace(settings, **{k: v for k, v in overrides.items() if v is not None})
