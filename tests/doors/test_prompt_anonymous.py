@@ -132,6 +132,13 @@ async def test_the_prompt_socket_admits_keyless_callers_too(open_gateway: Open) 
     assert "user:user_5" in {r["user_id"] for r in open_gateway.rows()}
 
 
+def test_a_guest_with_a_bad_body_gets_400(open_gateway: Open) -> None:
+    response = httpx.post(f"{open_gateway.url}/model", content=b"{not json")
+    assert response.status_code == 400 and response.json()["code"] == "invalid_json"
+    bad_key = {"authorization": "Bearer sk-not-a-key-000000000000"}
+    assert open_gateway.post({"prompt": "x"}, bad_key).status_code == 401  # not a guest
+
+
 def test_guests_get_nothing_but_the_prompt_api(open_gateway: Open) -> None:
     body = {"model": "local-echo", "messages": [{"role": "user", "content": "x"}]}
     assert httpx.post(f"{open_gateway.url}/v1/chat/completions", json=body).status_code == 401

@@ -114,6 +114,8 @@ def test_bad_bodies_are_400_in_the_seeds_error_shape(
 def test_keys_permissions_and_limits(world: World) -> None:
     response = post(world, "/model", {"prompt": "x"}, {})
     assert response.status_code == 401 and response.json()["code"] == "invalid_api_key"
+    # Who asks comes first: without a key, nothing of the body is read or judged.
+    assert post(world, "/model", b"{not json", {}).status_code == 401
     response = post(
         world, "/model", {"prompt": "x"}, {"authorization": "Bearer sk-nope-00000000000000"}
     )

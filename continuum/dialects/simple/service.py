@@ -62,23 +62,24 @@ class SimpleApi:
             )
         return self.model
 
-    async def admit(
+    async def open(
         self,
         pipeline: Pipeline,
-        validator: Validator,
         credential: str | None,
         *,
         door: str,
         prefix: str,
         client: str | None,
-        user_id: str | None,
     ) -> RequestContext:
-        """Open a request of this API: the caller's key (or, when admitted, a guest), and
-        ``user_id`` as the user validator has it (403 if refused, else maybe normalized:
-        a guest's limits and usage count against the normalized id)."""
-        ctx = await pipeline.open(
+        """Open a request of this API: the caller's key, or, when this API admits callers
+        without one and none was given, the guest principal."""
+        return await pipeline.open(
             credential, door=door, prefix=prefix, client=client, guest=self.guest
         )
+
+    @staticmethod
+    def identify(ctx: RequestContext, validator: Validator, user_id: str | None) -> None:
+        """Name the request's end user: ``user_id`` as the user validator has it (403 if
+        refused, else maybe normalized). A guest's limits and usage count against it."""
         if user_id is not None:
             ctx.user_id = normalize_user(validator, user_id)
-        return ctx

@@ -72,18 +72,18 @@ def _wants_events(request: Request) -> bool:
 
 
 async def _open(request: Request, prefix: str) -> tuple[PromptRequest, RequestContext]:
+    """Who asks (401 before the body is read), the body (400), its user (403)."""
     gateway = gateway_of(request)
-    prompt = parse_prompt(await read_body(request, gateway.settings.max_body_bytes), PromptRequest)
-    ctx = await gateway.simple.admit(
+    ctx = await gateway.simple.open(
         gateway.pipeline,
-        gateway.validate_user,
         credential(request),
         door="simple",
         prefix=prefix,
         client=client_host(request),
-        user_id=prompt.user_id,
     )
     remember(request, ctx)
+    prompt = parse_prompt(await read_body(request, gateway.settings.max_body_bytes), PromptRequest)
+    gateway.simple.identify(ctx, gateway.validate_user, prompt.user_id)
     return prompt, ctx
 
 

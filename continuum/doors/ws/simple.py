@@ -21,15 +21,15 @@ from continuum.doors.ws.connection import Socket, SocketDoor
 
 async def _open(socket: Socket, message: PromptMessage, prefix: str) -> RequestContext:
     gateway = socket.gateway
-    return await gateway.simple.admit(
+    ctx = await gateway.simple.open(
         gateway.pipeline,
-        gateway.validate_user,
         message.token or socket.credential,
         door="simple-ws",
         prefix=prefix,
         client=socket.client,
-        user_id=message.user_id,
     )
+    gateway.simple.identify(ctx, gateway.validate_user, message.user_id)
+    return ctx
 
 
 async def serve_prompt(socket: Socket, text: str | bytes) -> None:
