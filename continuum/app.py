@@ -19,7 +19,7 @@ from continuum.auth.chain import KeyChain
 from continuum.auth.keys import StaticKeys
 from continuum.auth.store import KeyStore
 from continuum.auth.validator import load_validator
-from continuum.config.models import default_routes, load_models
+from continuum.config.models import default_routes, load_default_model, load_models
 from continuum.config.users import load_users
 from continuum.core.clock import Clock, SystemClock
 from continuum.core.context import Principal
@@ -27,6 +27,7 @@ from continuum.core.ids import RequestIds
 from continuum.core.pipeline import Pipeline
 from continuum.core.ports import Limiter
 from continuum.core.routes import ModelRoute
+from continuum.dialects.simple.service import SimpleApi
 from continuum.doors.http import (
     admin,
     completions,
@@ -39,11 +40,14 @@ from continuum.doors.http import (
     validate,
 )
 from continuum.doors.http import limits as limit_routes
+from continuum.doors.http import simple as simple_routes
 from continuum.doors.http.fastpath import HttpApp
 from continuum.doors.http.openai import embeddings as embeddings_routes
 from continuum.doors.http.openai import files as files_routes
 from continuum.doors.http.openai import routes as openai_routes
-from continuum.errors import ConfigError
+from continuum.doors.ws import chat as ws_chat
+from continuum.doors.ws import simple as ws_simple
+from continuum.errors import ConfigError, ModelNotFound
 from continuum.files import DatabaseFileStore, DirectoryFileStore, FileStore
 from continuum.gateway import Gateway
 from continuum.limits.memory import MemoryLimiter
@@ -130,6 +134,40 @@ def _keys(settings: Settings) -> tuple[list[tuple[str, Principal]], str | None]:
     return [(key, sample.PRINCIPAL)], key
 
 
+def _simple_api(settings: Settings, table: RoutingTable) -> SimpleApi:
+    """Seed 001's prompt API: its default model (checked now) and whom it admits keyless."""
+    path = settings.config_dir / "models.yml" if settings.config_dir else None
+    model, where, key = settings.default_model, "environment", "CONTINUUM_DEFAULT_MODEL"
+    if model is None and path is not None and path.exists():
+        model, where, key = load_default_model(path), str(path), "default_model"
+    if model is None:
+        model = "local-text" if "local-text" in table else None
+    else:
+        try:
+            table.get(model)
+        except ModelNotFound:
+            raise ConfigError(
+                where, key, f"names no model ('{model}')", "use a routed model id"
+            ) from None
+    if not settings.simple_anonymous:
+        return SimpleApi(model)
+    if model is None:
+        raise ConfigError(
+            "environment",
+            "CONTINUUM_SIMPLE_ANONYMOUS",
+            "admits callers without a key to /model, but no default model is configured",
+            "set default_model in models.yml or CONTINUUM_DEFAULT_MODEL",
+        )
+    guest = Principal(
+        id="anonymous",
+        name="Anonymous",
+        permissions=frozenset({model}),
+        limits=settings.simple_anonymous_limits,
+        anonymous=True,
+    )
+    return SimpleApi(model, guest)
+
+
 def build_gateway(
     settings: Settings,
     clock: Clock | None = None,
@@ -182,6 +220,7 @@ def build_gateway(
         validator,
         _file_store(settings, database),
         ResponseStore(database),
+        simple=_simple_api(settings, table),
     )
 
 
@@ -220,6 +259,11 @@ def create_app(
     app.include_router(admin.router)
     app.include_router(validate.router)
     app.include_router(console.router)
+    app.include_router(simple_routes.router)
+    app.include_router(ws_chat.router)
+    app.include_router(ws_simple.router)
+    for prefix in simple_routes.PATHS:
+        app.error_shapes.add(prefix, simple_routes.render_error)
     if gateway.settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,

@@ -18,6 +18,7 @@ from continuum.auth.store import KeyStore
 from continuum.auth.validator import Validator
 from continuum.core.pipeline import Pipeline
 from continuum.core.ports import Limiter
+from continuum.dialects.simple.service import SimpleApi
 from continuum.files.store import FileStore
 from continuum.providers.base import Provider
 from continuum.responses.store import ResponseStore
@@ -43,6 +44,7 @@ class Gateway:
     validate_user: Validator
     files: FileStore
     responses: ResponseStore
+    simple: SimpleApi = field(default_factory=lambda: SimpleApi(None))  # seed 001's prompt API
     _entered: int = field(default=0, repr=False)
 
     async def start(self) -> None:

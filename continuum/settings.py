@@ -8,11 +8,14 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from continuum.core.limits import RateLimit, parse_rate_limits
 from continuum.errors import ConfigError
 
 DEFAULT_MAX_BODY = 8 * 1024 * 1024
 DEFAULT_MAX_FILE = 512 * 1024 * 1024  # OpenAI's own cap on one uploaded file
 LOG_LEVELS = ("debug", "info", "warning", "error", "critical")
+ANONYMOUS_RATE_LIMIT = "20/minute, 20000 tokens/hour"  # per anonymous user_id (or address)
+WS_MAX_BUFFERED = 1024 * 1024
 
 
 def _int(env: Mapping[str, str], key: str, default: int, low: int, high: int) -> int:
@@ -28,6 +31,16 @@ def _int(env: Mapping[str, str], key: str, default: int, low: int, high: int) ->
     if not low <= value <= high:
         raise ConfigError("environment", key, f"{value} is out of range", f"use {low}..{high}")
     return value
+
+
+def _limits(env: Mapping[str, str], key: str, default: str) -> tuple[RateLimit, ...]:
+    raw = env.get(key) or default
+    try:
+        return parse_rate_limits([part.strip() for part in raw.split(",") if part.strip()])
+    except ValueError as error:
+        raise ConfigError(
+            "environment", key, str(error), f"set {key} to limits like '{default}'"
+        ) from None
 
 
 def _flag(env: Mapping[str, str], key: str) -> bool:
@@ -70,6 +83,15 @@ class Settings:
     database_schema: str | None = None  # PostgreSQL schema to keep Continuum's tables in
     admin_key: str | None = None
     user_validator: str | None = None  # dotted path of the /validate-user validator
+    # Seed 001's prompt API and the WebSocket doors (docs/doors.md).
+    default_model: str | None = None  # the model behind /model (else models.yml's default_model)
+    simple_anonymous: bool = False  # admit prompt-API callers without a key, by user_id or address
+    simple_anonymous_limits: tuple[RateLimit, ...] = parse_rate_limits(
+        ANONYMOUS_RATE_LIMIT.split(", ")
+    )  # each anonymous caller's own limits
+    ws_max_pending: int = 32  # requests a WebSocket may queue behind the one it serves
+    ws_max_buffered_bytes: int = WS_MAX_BUFFERED  # unsent bytes a WebSocket may hold, then
+    ws_slow_consumer_seconds: float = 10.0  # how long it may stay full before it is closed
     # The Files API: the largest upload (apart from the JSON body limit above). The files
     # live in data_dir/files on SQLite, in the database itself on PostgreSQL.
     max_file_bytes: int = DEFAULT_MAX_FILE
@@ -110,6 +132,16 @@ class Settings:
             database_schema=env.get("CONTINUUM_DATABASE_SCHEMA") or None,
             admin_key=env.get("CONTINUUM_ADMIN_KEY") or None,
             user_validator=env.get("CONTINUUM_USER_VALIDATOR") or None,
+            default_model=env.get("CONTINUUM_DEFAULT_MODEL") or None,
+            simple_anonymous=_flag(env, "CONTINUUM_SIMPLE_ANONYMOUS"),
+            simple_anonymous_limits=_limits(
+                env, "CONTINUUM_SIMPLE_ANONYMOUS_RATE_LIMIT", ANONYMOUS_RATE_LIMIT
+            ),
+            ws_max_pending=_int(env, "CONTINUUM_WS_MAX_PENDING", 32, 1, 1024),
+            ws_max_buffered_bytes=_int(
+                env, "CONTINUUM_WS_MAX_BUFFERED_BYTES", WS_MAX_BUFFERED, 16 * 1024, 1 << 30
+            ),
+            ws_slow_consumer_seconds=_int(env, "CONTINUUM_WS_SLOW_CONSUMER_SECONDS", 10, 1, 3600),
             max_file_bytes=_int(env, "CONTINUUM_MAX_FILE_BYTES", DEFAULT_MAX_FILE, 1, 1 << 40),
             environ=env,
         )

@@ -89,6 +89,7 @@ class ModelEntry(BaseModel):
 class ModelsFile(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
+    default_model: str | None = Field(default=None, min_length=1, max_length=256)
     models: list[ModelEntry] = Field(default_factory=list)
 
 
@@ -110,6 +111,12 @@ def load_models(path: Path, providers: Iterable[str]) -> list[ModelRoute]:
                 )
         routes[entry.id] = entry.route()
     return list(routes.values())
+
+
+def load_default_model(path: Path) -> str | None:
+    """``default_model`` of ``models.yml``: the model of seed 001's ``/model`` (checked
+    against the routing table by the caller, which knows every model)."""
+    return load_yaml(path, ModelsFile, FIX).default_model
 
 
 def default_routes() -> list[ModelRoute]:

@@ -33,6 +33,10 @@ BODIES = {
     ("post", "/admin/keys"): "KeyCreate",
     ("patch", "/admin/keys/{key_id}"): "KeyUpdate",
     ("post", "/validate-user"): "ValidateUser",
+    ("post", "/model"): "PromptRequest",
+    ("post", "/model/stream"): "PromptRequest",
+    ("post", "/agent/{name}"): "PromptRequest",
+    ("post", "/agent/{name}/stream"): "PromptRequest",
 }
 
 
