@@ -8,12 +8,14 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterable, Mapping
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime
 from typing import Any
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
 from continuum import __version__
+from continuum.agents import Agent, AgentService, load_agents
 from continuum.auth import sample
 from continuum.auth.admin import ADMIN
 from continuum.auth.chain import KeyChain
@@ -110,6 +112,24 @@ def _keys(settings: Settings) -> tuple[list[tuple[str, Principal]], str | None]:
     return [(key, sample.PRINCIPAL)], key
 
 
+def _agents(
+    settings: Settings, table: RoutingTable, pipeline: Pipeline, limiter: Limiter, clock: Clock
+) -> AgentService:
+    """``agents.yml`` checked against the routes, its agents routed as ``agent/<name>``."""
+    path = settings.config_dir / "agents.yml" if settings.config_dir else None
+    agents: Mapping[str, Agent] = {}
+    if path is not None and path.exists():
+
+        def now() -> datetime:  # the `now` tool follows the gateway's clock
+            return datetime.fromtimestamp(clock.time(), UTC)
+
+        agents = load_agents(path, models=table, clock=now).agents
+    service = AgentService(agents, pipeline, limiter)
+    for route in service.routes():
+        table.add(route)
+    return service
+
+
 def build_gateway(
     settings: Settings,
     clock: Clock | None = None,
@@ -149,6 +169,7 @@ def build_gateway(
         ledger=ledger,
         ids=RequestIds(),
     )
+    agents = _agents(settings, table, pipeline, limiter, clock)
     return Gateway(
         settings,
         pipeline,
@@ -160,6 +181,7 @@ def build_gateway(
         usage_store,
         keys,
         validator,
+        agents,
     )
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from types import TracebackType
 
+from continuum.agents.service import AgentService
 from continuum.auth.store import KeyStore
 from continuum.auth.validator import Validator
 from continuum.core.pipeline import Pipeline
@@ -39,6 +40,7 @@ class Gateway:
     usage: UsageStore
     keys: KeyStore
     validate_user: Validator
+    agents: AgentService  # agents.yml: run by the agent routes, served as agent/<name>
     _entered: int = field(default=0, repr=False)
 
     async def start(self) -> None:

@@ -149,6 +149,13 @@ def _check_tools(
 def _check_models(path: Path, entries: list[AgentEntry], models: Container[str] | None) -> None:
     by_name = {entry.name: entry for entry in entries}
     for index, entry in enumerate(entries):
+        if models is not None and AGENT_PREFIX + entry.name in models:
+            raise ConfigError(
+                str(path),
+                f"agents[{index}].name",
+                f"'{AGENT_PREFIX}{entry.name}' is also a model id in models.yml",
+                "rename the agent or that model: agents are served as agent/<name>",
+            )
         key = f"agents[{index}].model"
         target = agent_name(entry.model)
         if target is None:
