@@ -31,7 +31,7 @@ from continuum.core.pipeline import Pipeline
 from continuum.core.ports import Limiter
 from continuum.core.routes import ModelRoute
 from continuum.dialects.openai.request import ChatCompletionRequest
-from continuum.doors.http import admin, console, errors, health, usage, validate
+from continuum.doors.http import admin, agent_runtime, console, errors, health, usage, validate
 from continuum.doors.http import limits as limit_routes
 from continuum.doors.http.fastpath import HttpApp
 from continuum.doors.http.openai import routes as openai_routes
@@ -229,6 +229,8 @@ def create_app(
     app.include_router(admin.router)
     app.include_router(validate.router)
     app.include_router(console.router)
+    app.include_router(agent_runtime.router)
+    app.error_shapes.add(agent_runtime.PATH, agent_runtime.render_error)
     if gateway.settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,
