@@ -42,8 +42,9 @@ users:
 """
 
 
-def models_yml(fakes: Mapping[str, str]) -> str:
-    """``local-text``, plus ``gpt-fake`` / ``claude-fake`` for the fakes given by flavour."""
+def models_yml(fakes: Mapping[str, str], extra: str = "") -> str:
+    """``local-text``, plus ``gpt-fake`` / ``claude-fake`` for the fakes given by flavour,
+    plus ``extra`` entries (YAML list items)."""
     lines = ["models:", '  - {id: "local-text", provider: "local", upstream_model: "text"}']
     if "openai" in fakes:
         lines.append(
@@ -55,7 +56,7 @@ def models_yml(fakes: Mapping[str, str]) -> str:
             '  - {id: "claude-fake", provider: "anthropic", upstream_model: "fake-model", '
             f'base_url: "{fakes["anthropic"]}", api_key: "sk-upstream"}}'
         )
-    return "\n".join(lines) + "\n"
+    return "\n".join(lines) + "\n" + extra
 
 
 @dataclass(frozen=True)
@@ -88,10 +89,10 @@ class Stage:
         return [r for r in self.ledger() if r["request_id"].startswith(f"{request_id}-")]
 
 
-def write_config(folder: Path, agents_yml: str, fakes: Mapping[str, str]) -> Path:
+def write_config(folder: Path, agents_yml: str, fakes: Mapping[str, str], models: str = "") -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "users.yml").write_text(USERS_YML)
-    (folder / "models.yml").write_text(models_yml(fakes))
+    (folder / "models.yml").write_text(models_yml(fakes, models))
     (folder / "agents.yml").write_text(agents_yml)
     return folder
 
@@ -102,9 +103,10 @@ def staged(
     agents_yml: str,
     fakes: Mapping[str, str] | None = None,
     env: Mapping[str, str] | None = None,
+    models: str = "",
 ) -> Iterator[Stage]:
-    """A gateway serving ``agents_yml`` over ``local-text`` and the given fakes."""
-    config = write_config(root / "config", agents_yml, fakes or {})
+    """A gateway serving ``agents_yml`` over ``local-text``, the given fakes and ``models``."""
+    config = write_config(root / "config", agents_yml, fakes or {}, models)
     data_dir = root / "data"
     settings = Settings.from_env(dict(env or {}), config_dir=config, data_dir=data_dir)
     gateway = build_gateway(settings)
