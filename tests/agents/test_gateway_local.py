@@ -8,8 +8,10 @@ permissions, and the ledger's record of every model call under the caller.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 
+import httpx
 import openai
 import pytest
 
@@ -36,12 +38,17 @@ agents:
   - {name: "capped", model: "local-text", tools: ["calculator"], max_iterations: 1}
   - {name: "boss", model: "agent/math", system_prompt: "Delegate."}
   - {name: "busy", model: "local-text", rate_limit: "2/minute"}
+  - {name: "slowpoke", model: "local-slow"}
 """
+SLOW_MODEL = (
+    '  - {id: "local-slow", provider: "local", upstream_model: "text", token_delay: 0.05}\n'
+)
 
 
 @pytest.fixture(scope="module")
 def stage(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stage]:
-    with staged(tmp_path_factory.mktemp("agents-local"), AGENTS_YML) as running:
+    root = tmp_path_factory.mktemp("agents-local")
+    with staged(root, AGENTS_YML, models=SLOW_MODEL) as running:
         yield running
 
 
@@ -181,7 +188,8 @@ def test_agents_are_listed_for_callers_allowed_to_use_them(stage: Stage) -> None
             return {model.id for model in client.models.list()}
 
     agents = {"agent/math", "agent/tools", "agent/hanger", "agent/capped", "agent/boss"}
-    assert agents | {"agent/busy", "local-text"} == listed(FULL_KEY)
+    others = {"agent/busy", "agent/slowpoke", "local-text", "local-slow"}
+    assert agents | others == listed(FULL_KEY)
     assert listed(AGENT_ONLY_KEY) == {"agent/math"}
     assert listed(MODEL_ONLY_KEY) == {"local-text"}
     with stage.client() as client:
@@ -221,3 +229,28 @@ def test_an_unknown_agent_is_an_unknown_model(stage: Stage) -> None:
             model="agent/nobody", messages=[{"role": "user", "content": "hi"}]
         )
     assert missing.value.body["code"] == "model_not_found"  # type: ignore[index]
+
+
+def test_a_client_leaving_mid_answer_stops_the_run_and_is_recorded(stage: Stage) -> None:
+    body = {
+        "model": "agent/slowpoke",
+        "stream": True,
+        "messages": [{"role": "user", "content": "tell me a long story about the sea"}],
+    }
+    headers = {"authorization": f"Bearer {FULL_KEY}"}
+    with httpx.stream(
+        "POST", f"{stage.url}/v1/chat/completions", json=body, headers=headers
+    ) as response:
+        request_id = response.headers["x-request-id"]
+        for line in response.iter_lines():
+            if '"content":"' in line and '"content":""' not in line:
+                break  # the first words arrived: leave
+    deadline = time.monotonic() + 10
+    while not (records := stage.records_of(request_id)):
+        assert time.monotonic() < deadline, "the model call was never recorded"
+        time.sleep(0.02)
+    # The model call was cut (499, charged for what was sent), not run to its end.
+    assert [(r["request_id"], r["status"], r["error_code"]) for r in records] == [
+        (f"{request_id}-1", 499, "client_closed")
+    ]
+    assert 0 < records[0]["completion_tokens"] < 20
