@@ -62,7 +62,9 @@ class AgentService:
         """The agent called ``name``; ``NotFound`` (404, ``agent_not_found``) otherwise."""
         agent = self._agents.get(name)
         if agent is None:
-            raise NotFound(f"The agent '{name:.100}' does not exist", code="agent_not_found")
+            raise NotFound(
+                f"The agent '{name:.100}' does not exist", param="name", code="agent_not_found"
+            )
         return agent
 
     def routes(self) -> list[ModelRoute]:
@@ -75,7 +77,7 @@ class AgentService:
     async def run(
         self,
         ctx: RequestContext,
-        agent: str | Agent,
+        name: str | Agent,
         prompt: str,
         *,
         history: Sequence[Message] = (),
@@ -83,21 +85,21 @@ class AgentService:
         context: ToolContext | None = None,
         user: str | None = None,
     ) -> AgentResult:
-        """Run ``agent`` for the caller of ``ctx`` to its result.
+        """Run agent ``name`` (or an ``Agent``) for the caller of ``ctx`` to its result.
 
         Raises ``NotFound`` for an unknown agent, ``PermissionDenied`` when the caller
         may not use ``agent/<name>``, ``RateLimited`` when the agent's own limit or the
         caller's refuses, and a model call's ``ContinuumError`` when one fails.
         """
         events = self.stream(
-            ctx, agent, prompt, history=history, params=params, context=context, user=user
+            ctx, name, prompt, history=history, params=params, context=context, user=user
         )
         return await result_of(events)
 
     async def stream(
         self,
         ctx: RequestContext,
-        agent: str | Agent,
+        name: str | Agent,
         prompt: str,
         *,
         history: Sequence[Message] = (),
@@ -111,8 +113,7 @@ class AgentService:
         after it ends the stream with an ``ErrorEvent``. ``user`` goes to the model
         calls as the request's end user; the tools see ``ctx.subject``.
         """
-        if isinstance(agent, str):
-            agent = self.get(agent)
+        agent = self.get(name) if isinstance(name, str) else name
         self._pipeline.authorize(ctx.principal, agent.model_id)
         context = context or ToolContext(agent=agent.name, user=ctx.subject)
         used = [0]
