@@ -9,6 +9,8 @@ model calls going to C's ``local-text``; A -> B carries the internal key.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,6 +19,7 @@ import openai
 import pytest
 
 from continuum.testing.process import GatewayProcess, gateway_process
+from continuum.testing.server import free_port
 
 INTERNAL_KEY = "chain-internal-key-0123456789abcdef"
 C_RUNTIME_KEY = "sk-c-runtime-b-0123456789"
@@ -43,6 +46,7 @@ def folder(root: Path, name: str, **files: str) -> str:
 @pytest.fixture(scope="module")
 def chain(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Chain]:
     root = tmp_path_factory.mktemp("chain")
+    a_port, b_port, c_port = free_port(), free_port(), free_port()
     c_dir = folder(
         root,
         "c",
@@ -50,36 +54,52 @@ def chain(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Chain]:
         + ADMIN
         + f'  - {{token: "{C_RUNTIME_KEY}", name: "runtime-b", permissions: ["local-text"]}}\n',
     )
-    with gateway_process("--config-dir", c_dir, "--data-dir", str(root / "c-data")) as c:
-        b_dir = folder(
-            root,
-            "b",
-            users="users:\n" + ADMIN,
-            models="models:\n"
-            f'  - {{id: "c-text", provider: "openai", upstream_model: "local-text", '
-            f'base_url: "{c.url}/v1", api_key: "{C_RUNTIME_KEY}"}}\n',
-            agents='agents:\n  - {name: "math", model: "c-text", tools: ["calculator"], '
-            'system_prompt: "You are a careful calculator."}\n',
-        )
-        b_env = {"CONTINUUM_INTERNAL_KEY": INTERNAL_KEY}
-        with gateway_process(
-            "--config-dir", b_dir, "--data-dir", str(root / "b-data"), env=b_env
-        ) as b:
-            a_dir = folder(
-                root,
-                "a",
-                users="users:\n"
-                + ADMIN
-                + f'  - {{token: "{ALICE_KEY}", name: "alice", permissions: ["remote-math"]}}\n',
-                models='models:\n  - {id: "remote-math", provider: "agent_runtime", '
-                'upstream_model: "agent/math"}\n',
-            )
-            # Seed 003's names: the runtime's address and the shared key.
-            a_env = {"GATEWAY__AGENT_URL": b.url, "GATEWAY__INTERNAL_API_KEY": INTERNAL_KEY}
-            with gateway_process(
-                "--config-dir", a_dir, "--data-dir", str(root / "a-data"), env=a_env
-            ) as a:
-                yield Chain(a, b, c)
+    b_dir = folder(
+        root,
+        "b",
+        users="users:\n" + ADMIN,
+        models="models:\n"
+        f'  - {{id: "c-text", provider: "openai", upstream_model: "local-text", '
+        f'base_url: "http://127.0.0.1:{c_port}/v1", api_key: "{C_RUNTIME_KEY}"}}\n',
+        agents='agents:\n  - {name: "math", model: "c-text", tools: ["calculator"], '
+        'system_prompt: "You are a careful calculator."}\n',
+    )
+    a_dir = folder(
+        root,
+        "a",
+        users="users:\n"
+        + ADMIN
+        + f'  - {{token: "{ALICE_KEY}", name: "alice", permissions: ["remote-math"]}}\n',
+        models='models:\n  - {id: "remote-math", provider: "agent_runtime", '
+        'upstream_model: "agent/math"}\n',
+    )
+    # Seed 003's names on A: the runtime's address and the shared key.
+    a_env = {
+        "GATEWAY__AGENT_URL": f"http://127.0.0.1:{b_port}",
+        "GATEWAY__INTERNAL_API_KEY": INTERNAL_KEY,
+    }
+    hops = [
+        gateway_process("--config-dir", c_dir, "--data-dir", str(root / "c-data"), port=c_port),
+        gateway_process(
+            "--config-dir",
+            b_dir,
+            "--data-dir",
+            str(root / "b-data"),
+            env={"CONTINUUM_INTERNAL_KEY": INTERNAL_KEY},
+            port=b_port,
+        ),
+        gateway_process(
+            "--config-dir", a_dir, "--data-dir", str(root / "a-data"), env=a_env, port=a_port
+        ),
+    ]
+    # Started together: each only reaches the next when a request comes.
+    with ExitStack() as stack, ThreadPoolExecutor(len(hops)) as pool:
+        starting = [pool.submit(hop.__enter__) for hop in hops]
+        for hop, started in zip(hops, starting, strict=True):
+            if started.exception() is None:
+                stack.push(hop.__exit__)
+        c, b, a = (started.result() for started in starting)
+        yield Chain(a, b, c)
 
 
 def usage(hop: GatewayProcess) -> dict[tuple[str, str], tuple[int, int]]:
