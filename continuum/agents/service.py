@@ -37,6 +37,10 @@ from continuum.core.types import ChatRequest, Message, SamplingParams
 from continuum.errors import InvalidRequest, NotFound, RateLimited
 
 
+def _missing(name: str) -> NotFound:
+    return NotFound(f"Agent '{name:.100}' not found", param="name", code="agent_not_found")
+
+
 class AgentService:
     """The configured agents, run for callers of any door (see the module docstring)."""
 
@@ -62,9 +66,7 @@ class AgentService:
         """The agent called ``name``; ``NotFound`` (404, ``agent_not_found``) otherwise."""
         agent = self._agents.get(name)
         if agent is None:
-            raise NotFound(
-                f"The agent '{name:.100}' does not exist", param="name", code="agent_not_found"
-            )
+            raise _missing(name)
         return agent
 
     def routes(self) -> list[ModelRoute]:
@@ -87,9 +89,11 @@ class AgentService:
     ) -> AgentResult:
         """Run agent ``name`` (or an ``Agent``) for the caller of ``ctx`` to its result.
 
-        Raises ``NotFound`` for an unknown agent, ``PermissionDenied`` when the caller
-        may not use ``agent/<name>``, ``RateLimited`` when the agent's own limit or the
-        caller's refuses, and a model call's ``ContinuumError`` when one fails.
+        Raises ``NotFound`` (404 ``agent_not_found``) for an agent that does not exist or
+        that the caller may not use (``agent/<name>`` in its permissions),
+        ``PermissionDenied`` when a model call is one the caller may not make,
+        ``RateLimited`` when the agent's own limit or the caller's refuses, and a model
+        call's ``ContinuumError`` when one fails.
         """
         events = self.stream(
             ctx, name, prompt, history=history, params=params, context=context, user=user
@@ -114,7 +118,9 @@ class AgentService:
         calls as the request's end user; the tools see ``ctx.subject``.
         """
         agent = self.get(name) if isinstance(name, str) else name
-        self._pipeline.authorize(ctx.principal, agent.model_id)
+        if not ctx.principal.may_use(agent.model_id):
+            # As for models, an agent the caller may not use does not exist for it.
+            raise _missing(agent.name)
         context = context or ToolContext(agent=agent.name, user=ctx.subject)
         used = [0]
         estimate = len(prompt) // 4 + (

@@ -47,6 +47,12 @@ def start(tmp_path: Path, agents_yml: str, models: str = "", **env: str) -> None
             "",
             "agents.yml: agents[0].tools[0]: unknown tool 'calculater'",
         ),
+        (
+            'agents: [{name: "message", model: "local-text"}]',
+            "",
+            "agents.yml: agents[0].name: 'message' is reserved: /agent/message/stream is the "
+            "agent-runtime endpoint (seed 003); choose another name",
+        ),
     ],
 )
 def test_agents_yml_is_checked_against_the_routes_at_start(
