@@ -25,6 +25,8 @@ INTERNAL_KEY = "chain-internal-key-0123456789abcdef"
 C_RUNTIME_KEY = "sk-c-runtime-b-0123456789"
 ALICE_KEY = "sk-a-alice-0123456789"
 ADMIN_KEY = "sk-admin-of-each-hop-0123456789"
+# Three interpreters starting at once on two busy cores: well inside the test's 60 s.
+START = 40.0
 ADMIN = f'  - {{token: "{ADMIN_KEY}", name: "admin", permissions: "*", admin: true}}\n'
 
 
@@ -79,7 +81,9 @@ def chain(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Chain]:
         "GATEWAY__INTERNAL_API_KEY": INTERNAL_KEY,
     }
     hops = [
-        gateway_process("--config-dir", c_dir, "--data-dir", str(root / "c-data"), port=c_port),
+        gateway_process(
+            "--config-dir", c_dir, "--data-dir", str(root / "c-data"), port=c_port, timeout=START
+        ),
         gateway_process(
             "--config-dir",
             b_dir,
@@ -87,9 +91,16 @@ def chain(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Chain]:
             str(root / "b-data"),
             env={"CONTINUUM_INTERNAL_KEY": INTERNAL_KEY},
             port=b_port,
+            timeout=START,
         ),
         gateway_process(
-            "--config-dir", a_dir, "--data-dir", str(root / "a-data"), env=a_env, port=a_port
+            "--config-dir",
+            a_dir,
+            "--data-dir",
+            str(root / "a-data"),
+            env=a_env,
+            port=a_port,
+            timeout=START,
         ),
     ]
     # Started together: each only reaches the next when a request comes.
