@@ -34,8 +34,11 @@ from continuum.dialects.openai.request import ChatCompletionRequest
 from continuum.doors.http import admin, agent_runtime, console, errors, health, usage, validate
 from continuum.doors.http import limits as limit_routes
 from continuum.doors.http.fastpath import HttpApp
+from continuum.doors.http.openai import embeddings as embeddings_routes
+from continuum.doors.http.openai import files as files_routes
 from continuum.doors.http.openai import routes as openai_routes
 from continuum.errors import ConfigError
+from continuum.files import DatabaseFileStore, DirectoryFileStore, FileStore
 from continuum.gateway import Gateway
 from continuum.limits.memory import MemoryLimiter
 from continuum.providers import registry
@@ -53,6 +56,14 @@ def open_database(settings: Settings) -> Database:
     return Database(
         database_url(settings.database_url, settings.data_dir), schema=settings.database_schema
     )
+
+
+def _file_store(settings: Settings, database: Database) -> FileStore:
+    """Uploaded files: a directory beside SQLite (one machine); chunk rows in PostgreSQL,
+    which every replica shares (docs/decisions.md, "Files")."""
+    if database.is_sqlite:
+        return DirectoryFileStore(database, settings.data_dir / "files")
+    return DatabaseFileStore(database)
 
 
 def _limiter(settings: Settings, clock: Clock) -> Limiter:
@@ -181,6 +192,7 @@ def build_gateway(
         usage_store,
         keys,
         validator,
+        _file_store(settings, database),
         agents,
     )
 
@@ -224,6 +236,8 @@ def create_app(
     errors.install(app)
     app.include_router(health.router)
     app.include_router(openai_routes.router)
+    app.include_router(embeddings_routes.router)
+    app.include_router(files_routes.router)
     app.include_router(limit_routes.router)
     app.include_router(usage.router)
     app.include_router(admin.router)
@@ -242,6 +256,7 @@ def create_app(
         # CORS needs every request to pass its middleware; without it the hot route skips
         # FastAPI's layers (doors/http/fastpath.py).
         app.fast_route("POST", "/v1/chat/completions", openai_routes.chat_completions)
+        app.fast_route("POST", "/v1/embeddings", embeddings_routes.create_embeddings)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app
 

@@ -11,6 +11,7 @@ from typing import Any
 from continuum.errors import ConfigError
 
 DEFAULT_MAX_BODY = 8 * 1024 * 1024
+DEFAULT_MAX_FILE = 512 * 1024 * 1024  # OpenAI's own cap on one uploaded file
 LOG_LEVELS = ("debug", "info", "warning", "error", "critical")
 # Seed 003's example value for GATEWAY__INTERNAL_API_KEY: known to everyone, so refused.
 DEFAULT_INTERNAL_KEY = "change-me-internal-key"
@@ -72,6 +73,9 @@ class Settings:
     database_schema: str | None = None  # PostgreSQL schema to keep Continuum's tables in
     admin_key: str | None = None
     user_validator: str | None = None  # dotted path of the /validate-user validator
+    # The Files API: the largest upload (apart from the JSON body limit above). The files
+    # live in data_dir/files on SQLite, in the database itself on PostgreSQL.
+    max_file_bytes: int = DEFAULT_MAX_FILE
     # Internal services (seed 003): the key of X-Internal-Auth, which endpoints meant for
     # other services require and the agent_runtime provider sends. Dev mode
     # (CONTINUUM_DEV_MODE, seed 002's DEV_MODE) allows development shortcuts, such as
@@ -116,6 +120,7 @@ class Settings:
             database_schema=env.get("CONTINUUM_DATABASE_SCHEMA") or None,
             admin_key=env.get("CONTINUUM_ADMIN_KEY") or None,
             user_validator=env.get("CONTINUUM_USER_VALIDATOR") or None,
+            max_file_bytes=_int(env, "CONTINUUM_MAX_FILE_BYTES", DEFAULT_MAX_FILE, 1, 1 << 40),
             internal_key=env.get(INTERNAL_KEY) or env.get(SEED_INTERNAL_KEY) or None,
             dev_mode=_flag(env, "CONTINUUM_DEV_MODE") or _flag(env, "DEV_MODE"),
             environ=env,
