@@ -8,11 +8,13 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterable, Mapping
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
 from continuum import __version__
+from continuum.agents import Agent, AgentService, load_agents
 from continuum.auth import sample
 from continuum.auth.admin import ADMIN
 from continuum.auth.chain import KeyChain
@@ -30,6 +32,7 @@ from continuum.core.routes import ModelRoute
 from continuum.dialects.simple.service import SimpleApi
 from continuum.doors.http import (
     admin,
+    agent_runtime,
     completions,
     console,
     errors,
@@ -134,8 +137,9 @@ def _keys(settings: Settings) -> tuple[list[tuple[str, Principal]], str | None]:
     return [(key, sample.PRINCIPAL)], key
 
 
-def _simple_api(settings: Settings, table: RoutingTable) -> SimpleApi:
-    """Seed 001's prompt API: its default model (checked now) and whom it admits keyless."""
+def _simple_api(settings: Settings, table: RoutingTable, agents: AgentService) -> SimpleApi:
+    """Seed 001's prompt API: its default model (checked now), whom it admits keyless, and
+    the agents its ``/agent/{name}`` routes run."""
     path = settings.config_dir / "models.yml" if settings.config_dir else None
     model, where, key = settings.default_model, "environment", "CONTINUUM_DEFAULT_MODEL"
     if model is None and path is not None and path.exists():
@@ -150,7 +154,7 @@ def _simple_api(settings: Settings, table: RoutingTable) -> SimpleApi:
                 where, key, f"names no model ('{model}')", "use a routed model id"
             ) from None
     if not settings.simple_anonymous:
-        return SimpleApi(model)
+        return SimpleApi(model, agents=agents.stream)
     if model is None:
         raise ConfigError(
             "environment",
@@ -165,7 +169,25 @@ def _simple_api(settings: Settings, table: RoutingTable) -> SimpleApi:
         limits=settings.simple_anonymous_limits,
         anonymous=True,
     )
-    return SimpleApi(model, guest)
+    return SimpleApi(model, guest, agents.stream)
+
+
+def _agents(
+    settings: Settings, table: RoutingTable, pipeline: Pipeline, limiter: Limiter, clock: Clock
+) -> AgentService:
+    """``agents.yml`` checked against the routes, its agents routed as ``agent/<name>``."""
+    path = settings.config_dir / "agents.yml" if settings.config_dir else None
+    agents: Mapping[str, Agent] = {}
+    if path is not None and path.exists():
+
+        def now() -> datetime:  # the `now` tool follows the gateway's clock
+            return datetime.fromtimestamp(clock.time(), UTC)
+
+        agents = load_agents(path, models=table, clock=now).agents
+    service = AgentService(agents, pipeline, limiter)
+    for route in service.routes():
+        table.add(route)
+    return service
 
 
 def build_gateway(
@@ -207,6 +229,7 @@ def build_gateway(
         ledger=ledger,
         ids=RequestIds(),
     )
+    agents = _agents(settings, table, pipeline, limiter, clock)
     return Gateway(
         settings,
         pipeline,
@@ -218,9 +241,10 @@ def build_gateway(
         usage_store,
         keys,
         validator,
-        _file_store(settings, database),
-        ResponseStore(database),
-        simple=_simple_api(settings, table),
+        files=_file_store(settings, database),
+        agents=agents,
+        responses=ResponseStore(database),
+        simple=_simple_api(settings, table, agents),
     )
 
 
@@ -259,11 +283,14 @@ def create_app(
     app.include_router(admin.router)
     app.include_router(validate.router)
     app.include_router(console.router)
+    # Before the prompt API: /agent/message/stream is not an agent named "message".
+    app.include_router(agent_runtime.router)
     app.include_router(simple_routes.router)
     app.include_router(ws_chat.router)
     app.include_router(ws_simple.router)
     for prefix in simple_routes.PATHS:
         app.error_shapes.add(prefix, simple_routes.render_error)
+    app.error_shapes.add(agent_runtime.PATH, agent_runtime.render_error)  # longest prefix wins
     if gateway.settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,

@@ -14,6 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from types import TracebackType
 
+from continuum.agents.service import AgentService
 from continuum.auth.store import KeyStore
 from continuum.auth.validator import Validator
 from continuum.core.pipeline import Pipeline
@@ -43,6 +44,7 @@ class Gateway:
     keys: KeyStore
     validate_user: Validator
     files: FileStore
+    agents: AgentService  # agents.yml: run by the agent routes, served as agent/<name>
     responses: ResponseStore
     simple: SimpleApi = field(default_factory=lambda: SimpleApi(None))  # seed 001's prompt API
     _entered: int = field(default=0, repr=False)

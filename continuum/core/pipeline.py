@@ -112,15 +112,25 @@ class Pipeline:
         return route
 
     async def chat(self, ctx: RequestContext, request: ChatRequest) -> AsyncGenerator[Event, None]:
-        """The event stream of one chat.
+        r"""The event stream of one chat.
 
         Failures before the first event raise from the first ``anext`` so a door can
         still answer with a status code; later failures arrive as an ``ErrorEvent``.
         Whatever way the stream ends, the limits are settled and one usage record is
         written: with the upstream's usage when it came, else with the tokens relayed
-        (a client that leaves early pays for what it was sent).
+        (a client that leaves early pays for what it was sent). A model its route
+        ``serve``\ s in process (an agent) is authorized here and then handed over: each
+        model call it makes comes back through ``chat`` and is limited and recorded.
         """
         route = self.authorize(ctx.principal, request.model)
+        if route.serve is not None:
+            served = route.serve(ctx, request)
+            try:
+                async for event in served:
+                    yield event
+            finally:
+                await served.aclose()
+            return
         served_by: list[Deployment] = []
         usage: Usage | None = None
         ttft: float | None = None

@@ -88,16 +88,13 @@ def _frames(result: Answer, model: str, include_usage: bool) -> list[bytes]:
 
     frames = [frame({"role": "assistant", "content": ""})]
     frames += [frame({"content": piece}) for piece in result.pieces]
-    if result.call_name is not None:
-        head = {"index": 0, "id": "call_fake0", "type": "function"}
-        frames.append(
-            frame(
-                {"tool_calls": [{**head, "function": {"name": result.call_name, "arguments": ""}}]}
-            )
-        )
+    for index, call in enumerate(result.calls):
+        head = {"index": index, "id": f"call_fake{index}", "type": "function"}
+        function = {"name": call.name, "arguments": ""}
+        frames.append(frame({"tool_calls": [{**head, "function": function}]}))
         frames += [
-            frame({"tool_calls": [{"index": 0, "function": {"arguments": part}}]})
-            for part in result.call_arguments
+            frame({"tool_calls": [{"index": index, "function": {"arguments": part}}]})
+            for part in call.pieces
         ]
     frames.append(frame({}, result.finish))
     if include_usage:
@@ -111,7 +108,7 @@ def chat(fake: FakeUpstream, request: SeenRequest, fault: Fault) -> Reply:
     if not isinstance(body, dict) or not isinstance(body.get("messages"), list):
         return OPENAI.error(400, "'messages' is required")
     model, _ = split_model(str(body.get("model", "")))
-    result = answer(conversation(body), fault.chunks)
+    result = answer(conversation(body), fault.chunks, fake.next_turn())
     if body.get("stream"):
         include = bool((body.get("stream_options") or {}).get("include_usage"))
         return Reply(
@@ -120,13 +117,14 @@ def chat(fake: FakeUpstream, request: SeenRequest, fault: Fault) -> Reply:
             tail=b"data: [DONE]\n\n",
         )
     message: dict[str, Any] = {"role": "assistant", "content": result.text or None, "refusal": None}
-    if result.call_name is not None:
+    if result.calls:
         message["tool_calls"] = [
             {
-                "id": "call_fake0",
+                "id": f"call_fake{index}",
                 "type": "function",
-                "function": {"name": result.call_name, "arguments": result.arguments},
+                "function": {"name": call.name, "arguments": call.arguments},
             }
+            for index, call in enumerate(result.calls)
         ]
     choice = {"index": 0, "message": message, "logprobs": None, "finish_reason": result.finish}
     payload = {
