@@ -10,7 +10,7 @@ once (the OpenAI error object in ``continuum.dialects.openai.errors``).
     ├── InternalError                    500 internal_error (a bug; logged with the request id)
     ├── InvalidRequest                   400 invalid_request
     │   ├── MalformedJSON                400 invalid_json
-    │   ├── SchemaViolation              422 invalid_value (param names the field)
+    │   ├── SchemaViolation              400 invalid_value (param names the field)
     │   └── PayloadTooLarge              413 payload_too_large
     ├── AuthenticationFailed             401 invalid_api_key
     ├── PermissionDenied                 403 model_not_permitted
@@ -66,7 +66,8 @@ class MalformedJSON(InvalidRequest):
 
 
 class SchemaViolation(InvalidRequest):
-    status = 422
+    """A body that is JSON but breaks the schema: 400, as OpenAI's API and SDKs expect."""
+
     code = "invalid_value"
 
 

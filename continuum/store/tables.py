@@ -86,3 +86,18 @@ file_chunks = Table(
     Column("seq", Integer, primary_key=True),
     Column("data", LargeBinary, nullable=False),
 )
+
+# Stored Responses (``POST /v1/responses`` with ``store``), owned by the key that made
+# them. ``body`` is the Response object as answered; ``input`` the whole conversation
+# that went in (earlier turns' input and output, then this request's own items), so a
+# follow-up reads one row whatever the chain's length.
+responses = Table(
+    "continuum_responses",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("owner", String(256), nullable=False),
+    Column("created", Float, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("body", Text, nullable=False),  # JSON: the Response object
+    Column("input", Text, nullable=False),  # JSON: the input items (ItemResource objects)
+)

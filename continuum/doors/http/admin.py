@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import Any, Literal
 
 import orjson
 from fastapi import APIRouter
@@ -16,6 +16,7 @@ from continuum.core.json_body import M, parse_json
 from continuum.core.limits import parse_rate_limits
 from continuum.doors.http.auth import require_admin
 from continuum.doors.http.body import read_body
+from continuum.doors.http.openapi import operation
 from continuum.doors.http.services import gateway_of
 from continuum.errors import NotFound
 
@@ -54,6 +55,36 @@ class KeyUpdate(_Limits):
     expires_at: float | None = None
 
 
+class KeyObject(BaseModel):
+    """A run-time key as the admin API shows it (never the key itself)."""
+
+    id: str
+    object: Literal["api_key"]
+    name: str
+    owner: str
+    permissions: list[str] | None
+    rate_limit: list[str]
+    admin: bool
+    created: int
+    expires_at: int | None
+    revoked_at: int | None
+
+
+class NewKey(KeyObject):
+    """A key just made: the only answer that carries the key."""
+
+    key: str
+
+
+class KeyList(BaseModel):
+    object: Literal["list"]
+    data: list[KeyObject]
+
+
+_ERRORS = (401, 403, 404, 503)
+_BODY_ERRORS = (400, 401, 403, 404, 413, 503)
+
+
 def _keys(request: Request) -> KeyStore:
     return gateway_of(request).keys
 
@@ -66,7 +97,11 @@ async def _body(request: Request, model: type[M]) -> M:
     return parse_json(await read_body(request, 64 * 1024), model)
 
 
-@router.post("/keys", summary="Create a key (shown once)")
+@router.post(
+    "/keys",
+    summary="Create a key (shown once)",
+    **operation(body=KeyCreate, ok=NewKey, ok_status=201, errors=_BODY_ERRORS),
+)
 async def create_key(request: Request) -> Response:
     await require_admin(request)
     body: KeyCreate = await _body(request, KeyCreate)
@@ -82,7 +117,7 @@ async def create_key(request: Request) -> Response:
     return _json({**info.public(), "key": key}, status=201)
 
 
-@router.get("/keys", summary="List keys")
+@router.get("/keys", summary="List keys", **operation(ok=KeyList, errors=(401, 403, 503)))
 async def list_keys(request: Request) -> Response:
     await require_admin(request)
     return _json(
@@ -90,7 +125,7 @@ async def list_keys(request: Request) -> Response:
     )
 
 
-@router.get("/keys/{key_id}", summary="Read a key")
+@router.get("/keys/{key_id}", summary="Read a key", **operation(ok=KeyObject, errors=_ERRORS))
 async def get_key(request: Request, key_id: str) -> Response:
     await require_admin(request)
     info = await _keys(request).get(key_id)
@@ -99,7 +134,11 @@ async def get_key(request: Request, key_id: str) -> Response:
     return _json(info.public())
 
 
-@router.patch("/keys/{key_id}", summary="Change a key's name, models, limits or expiry")
+@router.patch(
+    "/keys/{key_id}",
+    summary="Change a key's name, models, limits or expiry",
+    **operation(body=KeyUpdate, ok=KeyObject, errors=_BODY_ERRORS),
+)
 async def update_key(request: Request, key_id: str) -> Response:
     await require_admin(request)
     body: KeyUpdate = await _body(request, KeyUpdate)
@@ -112,7 +151,7 @@ async def update_key(request: Request, key_id: str) -> Response:
     return _json(info.public())
 
 
-@router.delete("/keys/{key_id}", summary="Revoke a key")
+@router.delete("/keys/{key_id}", summary="Revoke a key", **operation(ok=KeyObject, errors=_ERRORS))
 async def revoke_key(request: Request, key_id: str) -> Response:
     await require_admin(request)
     info = await _keys(request).revoke(key_id)

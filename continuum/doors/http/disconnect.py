@@ -10,10 +10,14 @@ their upstreams at once and record the request as 499.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable
+from typing import TypeVar
 
 from starlette.types import Receive
 
 from continuum.errors import ClientClosed
+
+T = TypeVar("T")
 
 # The watcher starts this long after the request: most answers are done by then and never
 # pay for a task, while a client that leaves is still noticed well within 100 ms.
@@ -65,3 +69,17 @@ class Disconnect:
     def closed(self) -> ClientClosed:
         """The error a door raises once ``absorb`` said the client left."""
         return ClientClosed("The client closed the connection before the answer was complete.")
+
+
+async def watched(receive: Receive, work: Awaitable[T]) -> T:
+    """Await ``work`` (a whole answer, a first event) under a ``Disconnect`` watcher:
+    ``ClientClosed`` if the client left meanwhile, its work cancelled at once."""
+    watch = Disconnect(receive)
+    try:
+        return await work
+    except asyncio.CancelledError:
+        if watch.absorb():
+            raise watch.closed() from None
+        raise
+    finally:
+        watch.stop()

@@ -2,19 +2,53 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 import orjson
 from fastapi import APIRouter
+from pydantic import BaseModel
 from starlette.requests import Request
 from starlette.responses import Response
 
 from continuum.doors.http.auth import authenticate
+from continuum.doors.http.openapi import operation
 from continuum.doors.http.services import gateway_of
 from continuum.errors import PermissionDenied
 
 router = APIRouter(tags=["Usage"])
 
 
-@router.get("/usage", summary="Usage totals by model and day (admins: ?user=<id> or ?user=*)")
+class UsageRow(BaseModel):
+    user: str
+    day: str
+    model: str
+    requests: int
+    prompt_tokens: int
+    completion_tokens: int
+    total_tokens: int
+
+
+class UsageTotals(BaseModel):
+    requests: int
+    prompt_tokens: int
+    completion_tokens: int
+    total_tokens: int
+
+
+class UsageReport(BaseModel):
+    """Usage per user, UTC day and model, and the totals of those rows."""
+
+    object: Literal["usage"]
+    user: str
+    data: list[UsageRow]
+    totals: UsageTotals
+
+
+@router.get(
+    "/usage",
+    summary="Usage totals by model and day (admins: ?user=<id> or ?user=*)",
+    **operation(ok=UsageReport, errors=(401, 403, 503)),
+)
 async def get_usage(request: Request, user: str | None = None) -> Response:
     principal = await authenticate(request)
     wanted: str | None = principal.id if user is None else user

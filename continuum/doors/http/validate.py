@@ -4,17 +4,35 @@ from __future__ import annotations
 
 import orjson
 from fastapi import APIRouter
+from pydantic import BaseModel, Field
 from starlette.requests import Request
 from starlette.responses import Response
 
 from continuum.doors.http.body import read_body
+from continuum.doors.http.openapi import operation
 from continuum.doors.http.services import gateway_of
 from continuum.errors import InvalidRequest, MalformedJSON
 
 router = APIRouter(tags=["Users"])
 
 
-@router.post("/validate-user", summary="Validate (and maybe normalize) a user id")
+class ValidateUser(BaseModel):
+    user_id: str = Field(min_length=1)
+
+
+class Verdict(BaseModel):
+    """Whether the configured validator accepts the user id, and its normal form if other."""
+
+    valid: bool
+    user_id: str
+    normalized: str | None
+
+
+@router.post(
+    "/validate-user",
+    summary="Validate (and maybe normalize) a user id",
+    **operation(body=ValidateUser, ok=Verdict, errors=(400, 413)),
+)
 async def validate_user(request: Request) -> Response:
     raw = await read_body(request, 16 * 1024)
     try:
