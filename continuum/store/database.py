@@ -8,6 +8,7 @@ transaction and a replica that loses the race finds the version already there).
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
@@ -15,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import event, insert, inspect, select
-from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from continuum.errors import StateUnavailable
@@ -24,6 +25,7 @@ from continuum.store.tables import (
     file_chunks,
     files,
     metadata,
+    responses,
     schema_version,
     usage,
 )
@@ -65,7 +67,14 @@ async def _files(conn: AsyncConnection) -> None:
     )
 
 
-MIGRATIONS: list[Callable[[AsyncConnection], Awaitable[None]]] = [_v1, _v2, _files]
+async def _responses(conn: AsyncConnection) -> None:
+    # Stored Responses (continuum/responses), shared by every replica on the database.
+    await conn.run_sync(lambda sync: metadata.create_all(sync, tables=[responses], checkfirst=True))
+
+
+MIGRATIONS: list[Callable[[AsyncConnection], Awaitable[None]]] = [_v1, _v2, _files, _responses]
+# Tries of one migration step when replicas race to apply it (Database._racing).
+_RACE_TRIES = 3
 
 
 def database_url(url: str | None, data_dir: Path) -> str:
@@ -100,26 +109,48 @@ class Database:
         return self.url.startswith("sqlite")
 
     async def migrate(self) -> int:
-        """Apply the missing migrations; returns the schema version now in place."""
-        async with self.engine.begin() as conn:
-            if self.schema and not self.is_sqlite:
-                await conn.exec_driver_sql(f'CREATE SCHEMA IF NOT EXISTS "{self.schema}"')
-            await conn.run_sync(lambda sync: schema_version.create(sync, checkfirst=True))
+        """Apply the missing migrations; returns the schema version now in place.
+
+        Safe when several workers or replicas start on a new database at once (see
+        ``_racing``).
+        """
+        await self._racing(self._prepare)
         for number, step in enumerate(MIGRATIONS, start=1):
+            await self._racing(functools.partial(self._apply, number=number, step=step))
+        return len(MIGRATIONS)
+
+    async def _prepare(self, conn: AsyncConnection) -> None:
+        if self.schema and not self.is_sqlite:
+            await conn.exec_driver_sql(f'CREATE SCHEMA IF NOT EXISTS "{self.schema}"')
+        await conn.run_sync(lambda sync: schema_version.create(sync, checkfirst=True))
+
+    @staticmethod
+    async def _apply(
+        conn: AsyncConnection, *, number: int, step: Callable[[AsyncConnection], Awaitable[None]]
+    ) -> None:
+        done = await conn.scalar(
+            select(schema_version.c.version).where(schema_version.c.version == number)
+        )
+        if done is None:
+            await step(conn)
+            await conn.execute(insert(schema_version).values(version=number, applied=time.time()))
+
+    async def _racing(self, work: Callable[[AsyncConnection], Awaitable[None]]) -> None:
+        """Run ``work`` in a transaction, again if it lost a race.
+
+        Replicas starting together all see a missing table (or schema, or version row)
+        and create it; every one but the first fails with a duplicate ("already exists",
+        a unique violation) and, trying again, finds it made. Three workers on a fresh
+        SQLite file failed this way at every other start (tests/state).
+        """
+        for attempt in range(_RACE_TRIES):
             try:
                 async with self.engine.begin() as conn:
-                    done = await conn.scalar(
-                        select(schema_version.c.version).where(schema_version.c.version == number)
-                    )
-                    if done is not None:
-                        continue
-                    await step(conn)
-                    await conn.execute(
-                        insert(schema_version).values(version=number, applied=time.time())
-                    )
-            except IntegrityError:
-                continue  # another replica applied this step first
-        return len(MIGRATIONS)
+                    await work(conn)
+                return
+            except (IntegrityError, OperationalError, ProgrammingError):
+                if attempt == _RACE_TRIES - 1:
+                    raise
 
     async def close(self) -> None:
         await self.engine.dispose()

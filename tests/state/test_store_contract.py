@@ -132,3 +132,22 @@ async def test_the_chain_refuses_revoked_and_expired_keys_within_its_ttl(
     assert caught.value.code == "key_expired"
     with pytest.raises(AuthenticationFailed):
         await first.authenticate("ck-never-issued")
+
+
+async def test_replicas_starting_together_migrate_one_fresh_database(
+    database_settings: dict[str, object], tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """Workers (or replicas) of a new deployment all migrate at once at start: none fails."""
+    for _ in range(8):
+        settings = dict(database_settings)
+        if "database_url" not in settings:  # SQLite: a fresh file each time
+            settings["data_dir"] = tmp_path_factory.mktemp("fresh")
+        replicas = [open_database(Settings.from_env({}, **settings)) for _ in range(3)]
+        try:
+            versions = await asyncio.gather(*(db.migrate() for db in replicas))
+        finally:
+            for db in replicas:
+                await db.close()
+        assert versions == [len(MIGRATIONS)] * 3
+        if "database_url" in settings:
+            break  # one PostgreSQL schema per test: it is fresh only once

@@ -78,15 +78,21 @@ class Door:
                 headers={"authorization": f"Bearer {key}", "content-type": "application/json"},
             )
 
-    async def rows(self) -> list[tuple[str, str, int, str | None, int]]:
-        """(door, model, status, error code, completion tokens) of every ledger row."""
-        await self.gateway.ledger.flush()
-        with sqlite3.connect(self.data_dir / "continuum.db") as db:
-            query = (
-                "SELECT door, model, status, error_code, completion_tokens FROM continuum_usage"
-                " ORDER BY created"
-            )
-            return list(db.execute(query))
+    async def rows(self, expected: int) -> list[tuple[str, str, int, str | None, int]]:
+        """(door, model, status, error code, completion tokens) of every ledger row, once
+        there are ``expected`` of them (the ledger's writer may be inserting a batch)."""
+        query = (
+            "SELECT door, model, status, error_code, completion_tokens FROM continuum_usage"
+            " ORDER BY created"
+        )
+        async with asyncio.timeout(10):
+            while True:
+                await self.gateway.ledger.flush()
+                with sqlite3.connect(self.data_dir / "continuum.db") as db:
+                    rows = list(db.execute(query))
+                if len(rows) >= expected:
+                    return rows
+                await asyncio.sleep(0.01)
 
 
 @pytest.fixture
@@ -134,7 +140,7 @@ async def test_answers_match_the_http_door_and_are_recorded_as_tcp(door: Door) -
     assert sum(isinstance(event, TextDelta) for event in events) == 4
     assert events[-2:] == [Finish("length"), Usage(events[-1].prompt_tokens, 4)]  # type: ignore[union-attr]
     await client.close()
-    rows = await door.rows()
+    rows = await door.rows(41)
     tcp = [row for row in rows if row[0] == "tcp"]
     assert len(tcp) == 21 and len(rows) == 41  # and 20 over HTTP
     assert all(row[1:4] == ("local-text", 200, None) for row in tcp)
@@ -217,7 +223,7 @@ async def test_a_failure_mid_stream_ends_the_request_with_its_error(door: Door) 
     assert "".join(texts) == "a b"
     assert (caught.value.status, caught.value.code) == (502, "upstream_error")
     await client.close()
-    assert ("tcp", "cut", 502, "upstream_error", 2) in await door.rows()
+    assert ("tcp", "cut", 502, "upstream_error", 2) in await door.rows(1)
 
 
 async def test_cancel_closes_the_upstream_at_once_and_is_recorded_as_499(door: Door) -> None:
@@ -231,7 +237,7 @@ async def test_cancel_closes_the_upstream_at_once_and_is_recorded_as_499(door: D
     await until(lambda: client.open_streams == 0)  # the server's ERROR 499 arrived
     assert await client.stream(chat()).text()  # and the connection goes on
     await client.close()
-    assert ("tcp", "slow", 499, "client_closed", 1) in await door.rows()
+    assert ("tcp", "slow", 499, "client_closed", 1) in await door.rows(2)
 
 
 async def test_a_client_that_disconnects_closes_its_upstreams(door: Door) -> None:
@@ -242,7 +248,7 @@ async def test_a_client_that_disconnects_closes_its_upstreams(door: Door) -> Non
     assert client.transport is not None
     client.transport.abort()
     await until(lambda: len(door.provider.closed) == 3)
-    rows = await door.rows()
+    rows = await door.rows(3)
     assert rows.count(("tcp", "slow", 499, "client_closed", 1)) == 3
 
 
