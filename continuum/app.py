@@ -29,7 +29,7 @@ from continuum.core.pipeline import Pipeline
 from continuum.core.ports import Limiter
 from continuum.core.routes import ModelRoute
 from continuum.dialects.openai.request import ChatCompletionRequest
-from continuum.doors.http import admin, console, errors, health, usage, validate
+from continuum.doors.http import admin, anthropic, console, errors, health, usage, validate
 from continuum.doors.http import limits as limit_routes
 from continuum.doors.http.fastpath import HttpApp
 from continuum.doors.http.openai import routes as openai_routes
@@ -200,8 +200,10 @@ def create_app(
     )
     app.state.gateway = gateway
     errors.install(app)
+    app.error_shapes.add(anthropic.PREFIX, anthropic.anthropic_error)
     app.include_router(health.router)
     app.include_router(openai_routes.router)
+    app.include_router(anthropic.router)
     app.include_router(limit_routes.router)
     app.include_router(usage.router)
     app.include_router(admin.router)
@@ -218,6 +220,7 @@ def create_app(
         # CORS needs every request to pass its middleware; without it the hot route skips
         # FastAPI's layers (doors/http/fastpath.py).
         app.fast_route("POST", "/v1/chat/completions", openai_routes.chat_completions)
+        app.fast_route("POST", anthropic.PREFIX, anthropic.messages)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app
 

@@ -90,3 +90,7 @@ class Router(Protocol):
         Failures before the first event raise; failures after it are ``ErrorEvent``\\ s.
         """
         ...
+
+    async def count_tokens(self, route: ModelRoute, request: ChatRequest) -> int | None:
+        """The prompt tokens of ``request`` by the route's own tokenizer, None without one."""
+        ...

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncGenerator
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from continuum.core.events import Event
 from continuum.core.types import ChatRequest
@@ -28,4 +28,13 @@ class Provider(Protocol):
 
     async def aclose(self) -> None:
         """Release pooled connections."""
+        ...
+
+
+@runtime_checkable
+class TokenCounter(Protocol):
+    """A provider that knows its models' tokenizer (optional; the local provider does)."""
+
+    async def count_tokens(self, request: ChatRequest, deployment: Deployment) -> int:
+        """The prompt tokens ``request`` counts on ``deployment``, as its usage will say."""
         ...

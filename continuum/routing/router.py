@@ -18,7 +18,7 @@ from continuum.core.events import ErrorEvent, Event
 from continuum.core.routes import Deployment, ModelRoute
 from continuum.core.types import ChatRequest
 from continuum.errors import ContinuumError, UpstreamTimeout, UpstreamUnavailable
-from continuum.providers.base import Provider
+from continuum.providers.base import Provider, TokenCounter
 from continuum.routing.health import Health
 
 log = logging.getLogger("continuum.routing")
@@ -162,6 +162,15 @@ class Router:
                     yield event
                 return
         raise last_error or UpstreamUnavailable(f"no deployment can serve '{route.id}'")
+
+    async def count_tokens(self, route: ModelRoute, request: ChatRequest) -> int | None:
+        """The prompt tokens of ``request`` by the tokenizer of the route's first deployment,
+        when its provider has one (None: it has not, estimate)."""
+        deployment = route.deployments[0]
+        provider = self.provider(deployment)
+        if isinstance(provider, TokenCounter):
+            return await provider.count_tokens(request, deployment)
+        return None
 
     def _wait(self, error: ContinuumError, tries: int, deadline: float | None) -> float | None:
         """The pause before the next try: backoff, or the upstream's ``Retry-After`` when it
