@@ -20,4 +20,5 @@ def parse_json(body: bytes | str, model: type[M]) -> M:
         if first["type"] == "json_invalid":
             raise MalformedJSON(f"The body is not valid JSON: {first['msg']}") from None
         param = ".".join(str(part) for part in first["loc"]) or None
-        raise SchemaViolation(f"{first['msg']}: '{param}'", param=param) from None
+        where = f": '{param}'" if param else " (the body as a whole)"
+        raise SchemaViolation(f"{first['msg']}{where}", param=param) from None

@@ -11,7 +11,8 @@ guide. Validation happens once, in Rust, then the body becomes the core ``ChatRe
 * images (base64 or URL sources) become ``image_url`` parts, which every provider that
   takes images understands (a data URL for base64);
 * ``thinking`` blocks replayed from earlier answers are dropped (no provider here makes
-  them); ``metadata.user_id`` becomes the request's ``user``.
+  them); ``metadata.user_id`` becomes the request's ``user``; ``output_config.format``
+  (structured outputs) the request's JSON-Schema ``response_format``.
 
 Fields we do not name (``thinking``, ``service_tier``, ``cache_control``, ...) are
 accepted and ignored: they are never passed on, since an OpenAI-compatible upstream
@@ -137,6 +138,26 @@ class ToolChoiceIn(_Open):
 
 class MetadataIn(_Open):
     user_id: str | None = None
+
+
+class JsonOutputFormat(_Open):
+    type: Literal["json_schema"]
+    schema_: dict[str, Any] = Field(alias="schema")
+
+
+class OutputConfigIn(_Open):
+    """Structured outputs: ``format`` becomes the core ``response_format`` (a JSON Schema),
+    which the OpenAI-compatible and Ollama providers send on; ``effort`` is ignored."""
+
+    format: JsonOutputFormat | None = None
+
+    def response_format(self) -> dict[str, Any] | None:
+        if self.format is None:
+            return None
+        return {
+            "type": "json_schema",
+            "json_schema": {"name": "output", "schema": self.format.schema_},
+        }
 
 
 def _parts(blocks: list[Any]) -> str | tuple[ContentPart, ...]:
@@ -270,6 +291,7 @@ class MessagesRequest(CountTokensRequest):
     top_p: float | None = Field(default=None, ge=0, le=1)
     top_k: int | None = Field(default=None, ge=0)
     metadata: MetadataIn | None = None
+    output_config: OutputConfigIn | None = None
 
     def to_core(self, request_id: str) -> ChatRequest:
         return ChatRequest(
@@ -284,6 +306,7 @@ class MessagesRequest(CountTokensRequest):
             ),
             tools=self._tools(),
             tool_choice=self._tool_choice(),
+            response_format=self.output_config.response_format() if self.output_config else None,
             user=self.metadata.user_id if self.metadata else None,
             request_id=request_id,
             stream=bool(self.stream),
