@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncGenerator
-from typing import TYPE_CHECKING, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Protocol
 
 from continuum.core.events import Event
 from continuum.core.types import ChatRequest
@@ -31,10 +31,9 @@ class Provider(Protocol):
         ...
 
 
-@runtime_checkable
 class TokenCounter(Protocol):
-    """A provider that knows its models' tokenizer (optional; the local provider does)."""
+    """The optional ``count_tokens`` method of a provider that knows its models' tokenizer
+    (the local provider does): the prompt tokens ``request`` counts on ``deployment``, as
+    its usage will say."""
 
-    async def count_tokens(self, request: ChatRequest, deployment: Deployment) -> int:
-        """The prompt tokens ``request`` counts on ``deployment``, as its usage will say."""
-        ...
+    async def __call__(self, request: ChatRequest, deployment: Deployment) -> int: ...

@@ -167,10 +167,11 @@ class Router:
         """The prompt tokens of ``request`` by the tokenizer of the route's first deployment,
         when its provider has one (None: it has not, estimate)."""
         deployment = route.deployments[0]
-        provider = self.provider(deployment)
-        if isinstance(provider, TokenCounter):
-            return await provider.count_tokens(request, deployment)
-        return None
+        # getattr, not isinstance: a runtime Protocol check costs ~9 µs a request.
+        count: TokenCounter | None = getattr(self.provider(deployment), "count_tokens", None)
+        if count is None:
+            return None
+        return await count(request, deployment)
 
     def _wait(self, error: ContinuumError, tries: int, deadline: float | None) -> float | None:
         """The pause before the next try: backoff, or the upstream's ``Retry-After`` when it

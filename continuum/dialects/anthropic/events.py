@@ -117,15 +117,12 @@ class StreamEncoder:
             index
         )
 
-    def _text(self, text: str) -> bytes:
-        prefix = self._text_prefix
-        out = b""
-        if prefix is None:
-            out = self._begin({"type": "text", "text": ""})
-            prefix = self._text_prefix = (
-                b'event: content_block_delta\ndata: {"type":"content_block_delta","index":%d,'
-                b'"delta":{"type":"text_delta","text":' % (self._next - 1)
-            )
+    def _open_text(self, text: str) -> bytes:
+        out = self._begin({"type": "text", "text": ""})
+        prefix = self._text_prefix = (
+            b'event: content_block_delta\ndata: {"type":"content_block_delta","index":%d,'
+            b'"delta":{"type":"text_delta","text":' % (self._next - 1)
+        )
         return out + prefix + orjson.dumps(text) + b"}}\n\n"
 
     def _tool(self, event: ToolCallDelta) -> bytes:
@@ -151,8 +148,13 @@ class StreamEncoder:
             self._start = None
             body = self.encode(event)
             return start + body if body else start
+        if event.__class__ is TextDelta:  # nearly every event: the shortest way through
+            text = event.text
+            prefix = self._text_prefix
+            if prefix is not None and text and not event.choice:
+                return prefix + orjson.dumps(text) + b"}}\n\n"
         if isinstance(event, TextDelta):
-            return self._text(event.text) if event.text and not event.choice else None
+            return self._open_text(event.text) if event.text and not event.choice else None
         if isinstance(event, ToolCallDelta):
             return None if event.choice else self._tool(event)
         if isinstance(event, Finish):
