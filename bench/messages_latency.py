@@ -1,49 +1,39 @@
 """The Anthropic door's added latency: ``/v1/messages`` streams beside ``/v1/chat/completions``.
 
-    .venv/bin/python -m bench.messages_latency [--rounds 10] [--block 500]
+    .venv/bin/python -m bench.messages_latency [--requests 3000] [--models local,proxied]
 
 One gateway process (pinned to core 1, as in ``bench/run``) serves the same answer on
 both doors: the local echo model (20 tokens, no upstream) and the same 20-chunk answer
-proxied from the bench's fake OpenAI upstream (core 0, with this client). Requests go
-one at a time over a kept-alive connection, in blocks that alternate between the doors
-(the order flips every round), so both see the same machine. Reported per model and
-door: median time to the first event carrying a token, median time to the whole answer,
-and the gateway's CPU per request (median over blocks, from ``/proc``); then what the
-Messages door adds over the chat door. First, the finer figure: CPU per request of each
-door in-process (the ASGI app driven directly, as ``bench/door_cost.py`` does), which
-the kernel's 10 ms CPU ticks cannot resolve per block.
+proxied from the bench's fake OpenAI upstream (core 0, with this client). The client
+alternates the doors request by request, each on its own kept-alive connection, so both
+see the same machine at the same moment; it reports each door's median time to the
+first ``data:`` line and to the whole answer, and the median of the paired differences
+(what the Messages door adds). First, CPU per request of each door in-process (the ASGI
+app driven directly, as ``bench/door_cost.py`` does), alternating blocks of 2,000.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import socket
 import statistics
 import sys
 import tempfile
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import orjson
 import yaml
 
 from bench import door_cost
-from bench.clients import first_chunks
+from bench.clients import _complete, request_bytes
 from bench.procs import Service, free_port, prepare_process
 from bench.targets import CLIENT_CPUS, GATEWAY_CPUS, KEY, SHAPES, upstream_argv
 
 DOORS = {"chat": "/v1/chat/completions", "messages": "/v1/messages"}
 SHAPE = SHAPES[0]  # bench-20: 20 chunks, no delay
 PROMPT = " ".join(f"word{i}" for i in range(SHAPE.chunks))
-
-
-@dataclass
-class Tally:
-    ttft_ms: list[float] = field(default_factory=list)
-    total_ms: list[float] = field(default_factory=list)
-    cpu_us: list[float] = field(default_factory=list)  # per request, one figure per block
-    errors: int = 0
 
 
 def _body(door: str, model: str) -> bytes:
@@ -120,55 +110,77 @@ async def in_process(requests: int, rounds: int) -> None:
     )
 
 
-def measure(gateway: Service, model: str, rounds: int, block: int) -> dict[str, Tally]:
-    tallies = {door: Tally() for door in DOORS}
-    for door in DOORS:  # warm up both paths
-        first_chunks(gateway.port, DOORS[door], _body(door, model), KEY, count=200, max_seconds=30)
-    for round_ in range(rounds):
-        order = list(DOORS) if round_ % 2 == 0 else list(reversed(DOORS))
-        for door in order:
-            tally = tallies[door]
-            before = gateway.cpu()
-            timing = first_chunks(
-                gateway.port, DOORS[door], _body(door, model), KEY, count=block, max_seconds=120
-            )
-            spent = gateway.cpu() - before
-            done = len(timing.total_ms)
-            tally.ttft_ms += timing.ttfc_ms
-            tally.total_ms += timing.total_ms
-            tally.errors += timing.errors
-            if done:
-                tally.cpu_us.append(spent / done * 1e6)
-    return tallies
+def _ask(sock: socket.socket, request: bytes) -> tuple[float, float] | None:
+    """(ms to the first ``data:`` line, ms to the whole answer), or None if it failed."""
+    started = time.perf_counter()
+    sock.sendall(request)
+    buffer = b""
+    first: float | None = None
+    while True:
+        data = sock.recv(262144)
+        if not data:
+            return None
+        buffer += data
+        if first is None and b"data: " in buffer:
+            first = time.perf_counter()
+        done, close = _complete(buffer)
+        if done or close:
+            break
+    ended = time.perf_counter()
+    if not buffer.startswith(b"HTTP/1.1 200") or first is None:
+        return None
+    return (first - started) * 1000, (ended - started) * 1000
 
 
-def report(model: str, tallies: dict[str, Tally]) -> None:
-    rows = {}
-    for door, tally in tallies.items():
-        rows[door] = (
-            statistics.median(tally.ttft_ms) * 1000,
-            statistics.median(tally.total_ms) * 1000,
-            statistics.median(tally.cpu_us),
-        )
-        ttft, total, cpu = rows[door]
+def measure(port: int, model: str, requests: int) -> dict[str, list[tuple[float, float]]]:
+    """Alternate the doors request by request, each on its own kept-alive connection."""
+    wire = {
+        door: request_bytes("127.0.0.1", port, path, _body(door, model), KEY)
+        for door, path in DOORS.items()
+    }
+    sockets = {door: socket.create_connection(("127.0.0.1", port)) for door in DOORS}
+    timings: dict[str, list[tuple[float, float]]] = {door: [] for door in DOORS}
+    try:
+        for sock in sockets.values():
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        for index in range(requests + 200):  # the first 200 pairs warm up
+            order = list(DOORS) if index % 2 == 0 else list(reversed(DOORS))
+            for door in order:
+                timing = _ask(sockets[door], wire[door])
+                if timing is None:
+                    raise RuntimeError(f"{DOORS[door]} failed; see the gateway's log")
+                if index >= 200:
+                    timings[door].append(timing)
+    finally:
+        for sock in sockets.values():
+            sock.close()
+    return timings
+
+
+def report(model: str, timings: dict[str, list[tuple[float, float]]]) -> None:
+    for door, pairs in timings.items():
+        ttft = statistics.median(t for t, _ in pairs) * 1000
+        whole = statistics.median(w for _, w in pairs) * 1000
         print(
-            f"  {model:8} {DOORS[door]:22} first token {ttft:7.0f} µs  whole {total:7.0f} µs  "
-            f"CPU {cpu:6.0f} µs/request  ({len(tally.total_ms)} streams, {tally.errors} errors)",
+            f"  {model:8} {DOORS[door]:22} first token {ttft:7.0f} µs  whole {whole:7.0f} µs"
+            f"  ({len(pairs)} streams)",
             flush=True,
         )
-    chat, messages = rows["chat"], rows["messages"]
+    chat, messages = timings["chat"], timings["messages"]
+    first = statistics.median(m[0] - c[0] for c, m in zip(chat, messages, strict=True)) * 1000
+    whole = statistics.median(m[1] - c[1] for c, m in zip(chat, messages, strict=True)) * 1000
+    base = statistics.median(c[1] for c in chat) * 1000
     print(
-        f"  {model:8} added by /v1/messages: first token {messages[0] - chat[0]:+.0f} µs "
-        f"(x{messages[0] / chat[0]:.2f}), whole {messages[1] - chat[1]:+.0f} µs "
-        f"(x{messages[1] / chat[1]:.2f}), CPU {messages[2] - chat[2]:+.0f} µs "
-        f"(x{messages[2] / chat[2]:.2f})",
+        f"  {model:8} added by /v1/messages (median of paired differences): "
+        f"first token {first:+.0f} µs, whole {whole:+.0f} µs (x{(base + whole) / base:.2f})",
         flush=True,
     )
 
 
-def main(rounds: int, block: int) -> None:
+def main(rounds: int, requests: int, models: list[str]) -> None:
     prepare_process(int(CLIENT_CPUS))
-    asyncio.run(in_process(2000, rounds))
+    if "local" in models:
+        asyncio.run(in_process(2000, rounds))
     with tempfile.TemporaryDirectory() as tmp:
         workdir = Path(tmp)
         upstream_port = free_port()
@@ -193,17 +205,18 @@ def main(rounds: int, block: int) -> None:
         gateway = Service("continuum", argv, port, GATEWAY_CPUS, log=workdir / "continuum.log")
         with upstream, gateway:
             print(
-                f"{SHAPE.chunks}-token streams, {rounds} rounds of {block} per door "
-                "(medians; the doors alternate block by block):",
+                f"over sockets, {SHAPE.chunks}-token streams, {requests} per door "
+                "alternating request by request (medians):",
                 flush=True,
             )
-            for model in ("local", "proxied"):
-                report(model, measure(gateway, model, rounds, block))
+            for model in models:
+                report(model, measure(gateway.port, model, requests))
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--rounds", type=int, default=10)
-    parser.add_argument("--block", type=int, default=500)
+    parser.add_argument("--rounds", type=int, default=8, help="in-process blocks per door")
+    parser.add_argument("--requests", type=int, default=3000, help="streams per door")
+    parser.add_argument("--models", default="local,proxied", help="local, proxied or both")
     args = parser.parse_args()
-    main(args.rounds, args.block)
+    main(args.rounds, args.requests, args.models.split(","))

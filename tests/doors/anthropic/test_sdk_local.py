@@ -309,6 +309,12 @@ def test_x_api_key_and_bearer_both_authenticate(gateway: Running) -> None:
         f"{gateway.url}/v1/messages", json=body, headers={"authorization": f"Bearer {FULL_KEY}"}
     )
     assert bearer.status_code == 200  # anthropic-version is not required either
+    both = httpx.post(
+        f"{gateway.url}/v1/messages",
+        json=body | {"model": "local-text"},
+        headers={"x-api-key": ECHO_KEY, "authorization": f"Bearer {FULL_KEY}"},
+    )
+    assert both.status_code == 403  # x-api-key wins: the echo-only key may not use local-text
 
 
 @pytest.mark.parametrize("path", ["/v1/messages", "/v1/messages/count_tokens"])
