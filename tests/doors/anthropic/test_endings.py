@@ -124,10 +124,13 @@ def test_a_failure_after_the_first_event_is_an_error_event(gw: Gateway) -> None:
     assert texts == ["a", " b"]  # what was relayed before the break
     assert events[-1][1]["error"] == {"type": "api_error", "message": "the upstream broke"}
     # The SDK raises instead of returning a cut answer as if it were whole.
-    client = anthropic.Anthropic(base_url=gw.url, api_key=KEY, max_retries=0)
     request = {k: v for k, v in body("cut").items() if k != "stream"}
-    with pytest.raises(anthropic.APIStatusError) as raised, client.messages.stream(**request) as s:
-        s.get_final_message()
+    with (
+        anthropic.Anthropic(base_url=gw.url, api_key=KEY, max_retries=0) as client,
+        pytest.raises(anthropic.APIStatusError) as raised,
+        client.messages.stream(**request) as stream,
+    ):
+        stream.get_final_message()
     assert raised.value.body["error"]["type"] == "api_error"  # type: ignore[index]
     whole = gw.post(body("cut"))
     assert whole.status_code == 500 and whole.json()["error"]["type"] == "api_error"
@@ -166,10 +169,11 @@ def test_limits_refuse_with_retry_after_and_count_tokens_is_not_limited(gw: Gate
     assert error["type"] == "error" and error["error"]["type"] == "rate_limit_error"
     assert int(refused.headers["retry-after"]) >= 1
     assert refused.headers["x-ratelimit-remaining-requests"] == "0"
-    with pytest.raises(anthropic.RateLimitError):
-        anthropic.Anthropic(base_url=gw.url, api_key=COUNTED_KEY, max_retries=0).messages.create(
-            **body("words")
-        )
+    with (
+        anthropic.Anthropic(base_url=gw.url, api_key=COUNTED_KEY, max_retries=0) as client,
+        pytest.raises(anthropic.RateLimitError),
+    ):
+        client.messages.create(**body("words"))
     # Counting generates nothing: it takes no request from the limit and is never refused.
     for _ in range(3):
         counted = httpx.post(

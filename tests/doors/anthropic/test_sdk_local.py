@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Iterator
 from typing import Any
 
 import anthropic
@@ -36,8 +37,9 @@ WEATHER: Any = {
 
 
 @pytest.fixture
-def client(gateway: Running) -> anthropic.Anthropic:
-    return anthropic.Anthropic(base_url=gateway.url, api_key=FULL_KEY, max_retries=0)
+def client(gateway: Running) -> Iterator[anthropic.Anthropic]:
+    with anthropic.Anthropic(base_url=gateway.url, api_key=FULL_KEY, max_retries=0) as client:
+        yield client
 
 
 def raw(
@@ -333,21 +335,24 @@ def test_authentication_and_permission_errors(gateway: Running, path: str) -> No
 
 
 def test_the_sdk_raises_its_own_error_classes(gateway: Running) -> None:
-    bad = anthropic.Anthropic(
-        base_url=gateway.url, api_key="sk-wrong-key-000000000000", max_retries=0
-    )
-    with pytest.raises(anthropic.AuthenticationError) as raised:
+    with (
+        anthropic.Anthropic(
+            base_url=gateway.url, api_key="sk-wrong-key-000000000000", max_retries=0
+        ) as bad,
+        pytest.raises(anthropic.AuthenticationError) as raised,
+    ):
         bad.messages.create(model="local-echo", max_tokens=10, messages=HELLO)
     assert raised.value.body["error"]["type"] == "authentication_error"  # type: ignore[index]
     echo_only = anthropic.Anthropic(base_url=gateway.url, api_key=ECHO_KEY, max_retries=0)
-    with pytest.raises(anthropic.PermissionDeniedError):
-        echo_only.messages.create(model="local-text", max_tokens=10, messages=HELLO)
-    with pytest.raises(anthropic.NotFoundError):
-        echo_only.messages.count_tokens(model="nope", messages=HELLO)
-    with pytest.raises(anthropic.BadRequestError) as bad_request:
-        echo_only.messages.create(
-            model="local-echo", max_tokens=10, messages=HELLO, extra_body={"temperature": 3}
-        )
+    with echo_only:
+        with pytest.raises(anthropic.PermissionDeniedError):
+            echo_only.messages.create(model="local-text", max_tokens=10, messages=HELLO)
+        with pytest.raises(anthropic.NotFoundError):
+            echo_only.messages.count_tokens(model="nope", messages=HELLO)
+        with pytest.raises(anthropic.BadRequestError) as bad_request:
+            echo_only.messages.create(
+                model="local-echo", max_tokens=10, messages=HELLO, extra_body={"temperature": 3}
+            )
     assert bad_request.value.request_id and "temperature" in bad_request.value.message
 
 

@@ -17,6 +17,7 @@ import httpx
 import openai
 import orjson
 import pytest
+from anthropic.types import Message
 
 from continuum.app import create_app
 from continuum.core.json_body import parse_json
@@ -48,12 +49,16 @@ PNG = "iVBORw0KGgo="
 class Stack:
     url: str
     fakes: dict[str, FakeUpstream]  # by provider
-
-    def client(self) -> anthropic.Anthropic:
-        return anthropic.Anthropic(base_url=self.url, api_key=KEY, max_retries=0)
+    client: anthropic.Anthropic
 
     def post(self, body: dict[str, Any], path: str = "/v1/messages") -> httpx.Response:
-        return httpx.post(f"{self.url}{path}", json=body, headers={"x-api-key": KEY}, timeout=10)
+        """The raw answer; a whole message is checked against the SDK's ``Message`` type."""
+        response = httpx.post(
+            f"{self.url}{path}", json=body, headers={"x-api-key": KEY}, timeout=10
+        )
+        if response.status_code == 200 and not body.get("stream"):
+            Message.model_validate(response.json())
+        return response
 
     def seen(self, model: str) -> Any:
         return self.fakes[MODELS[model]].recorder.last.json()
@@ -102,12 +107,13 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         (config / "models.yml").write_text(models)
         settings = Settings.from_env({}, config_dir=config, data_dir=config)
         url = stack.enter_context(serve_in_thread(create_app(settings)))
-        yield Stack(url, fakes)
+        client = stack.enter_context(anthropic.Anthropic(base_url=url, api_key=KEY, max_retries=0))
+        yield Stack(url, fakes, client)
 
 
 @pytest.mark.parametrize("model", sorted(MODELS))
 def test_create_through_each_provider(stack: Stack, model: str) -> None:
-    message = stack.client().messages.create(model=model, max_tokens=100, messages=QUESTION)
+    message = stack.client.messages.create(model=model, max_tokens=100, messages=QUESTION)
     assert message.model == model
     assert message.content[0].text == "Tell me about the sea"  # type: ignore[union-attr]
     assert message.stop_reason == "end_turn"
@@ -124,7 +130,7 @@ def test_streams_through_each_provider(stack: Stack, model: str) -> None:
     assert streamed.content[0].text == "Tell me about the sea"  # type: ignore[union-attr]
     assert (streamed.usage.input_tokens, streamed.usage.output_tokens) == (5, 5)
     assert stack.seen(model)["stream"] is True
-    with stack.client().messages.stream(model=model, max_tokens=100, messages=QUESTION) as stream:
+    with stack.client.messages.stream(model=model, max_tokens=100, messages=QUESTION) as stream:
         text = "".join(stream.text_stream)
         final = stream.get_final_message()
     assert text == final.content[0].text == "Tell me about the sea"  # type: ignore[union-attr]
@@ -133,7 +139,7 @@ def test_streams_through_each_provider(stack: Stack, model: str) -> None:
 @pytest.mark.parametrize("model", sorted(MODELS))
 @pytest.mark.parametrize("streamed", [False, True])
 def test_a_tool_round_trip_through_each_provider(stack: Stack, model: str, streamed: bool) -> None:
-    client = stack.client()
+    client = stack.client
     question: Any = {"role": "user", "content": "get_weather for Rome"}
 
     def ask(messages: list[Any]) -> anthropic.types.Message:
@@ -168,7 +174,7 @@ def test_a_tool_round_trip_through_each_provider(stack: Stack, model: str, strea
 @pytest.mark.parametrize("model", sorted(MODELS))
 def test_count_tokens_estimates_for_remote_providers(stack: Stack, model: str) -> None:
     body: dict[str, Any] = {"model": model, "messages": QUESTION, "system": "be kind"}
-    counted = stack.client().messages.count_tokens(**body)
+    counted = stack.client.messages.count_tokens(**body)
     expected = estimate_prompt_tokens(
         parse_json(orjson.dumps(body), CountTokensRequest).to_core("r")
     )
@@ -294,7 +300,7 @@ def test_an_unavailable_upstream_is_overloaded_before_the_first_event(stack: Sta
         assert response.status_code == 529, response.text
         assert response.json()["error"]["type"] == "overloaded_error"
     with pytest.raises(anthropic.APIStatusError) as raised:
-        stack.client().messages.create(model="gpt-down", max_tokens=10, messages=QUESTION)
+        stack.client.messages.create(model="gpt-down", max_tokens=10, messages=QUESTION)
     assert raised.value.status_code == 529
 
 
@@ -315,7 +321,7 @@ def test_a_stream_cut_upstream_ends_with_an_error_event(stack: Stack) -> None:
     assert events[-1][1]["error"]["type"] == "api_error"
     with (
         pytest.raises(anthropic.APIStatusError),
-        stack.client().messages.stream(
+        stack.client.messages.stream(
             model="claude-drops", max_tokens=100, messages=QUESTION
         ) as stream,
     ):
