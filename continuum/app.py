@@ -32,8 +32,11 @@ from continuum.dialects.openai.request import ChatCompletionRequest
 from continuum.doors.http import admin, anthropic, console, errors, health, usage, validate
 from continuum.doors.http import limits as limit_routes
 from continuum.doors.http.fastpath import HttpApp
+from continuum.doors.http.openai import embeddings as embeddings_routes
+from continuum.doors.http.openai import files as files_routes
 from continuum.doors.http.openai import routes as openai_routes
 from continuum.errors import ConfigError
+from continuum.files import DatabaseFileStore, DirectoryFileStore, FileStore
 from continuum.gateway import Gateway
 from continuum.limits.memory import MemoryLimiter
 from continuum.providers import registry
@@ -51,6 +54,14 @@ def open_database(settings: Settings) -> Database:
     return Database(
         database_url(settings.database_url, settings.data_dir), schema=settings.database_schema
     )
+
+
+def _file_store(settings: Settings, database: Database) -> FileStore:
+    """Uploaded files: a directory beside SQLite (one machine); chunk rows in PostgreSQL,
+    which every replica shares (docs/decisions.md, "Files")."""
+    if database.is_sqlite:
+        return DirectoryFileStore(database, settings.data_dir / "files")
+    return DatabaseFileStore(database)
 
 
 def _limiter(settings: Settings, clock: Clock) -> Limiter:
@@ -160,6 +171,7 @@ def build_gateway(
         usage_store,
         keys,
         validator,
+        _file_store(settings, database),
     )
 
 
@@ -204,6 +216,8 @@ def create_app(
     app.include_router(health.router)
     app.include_router(openai_routes.router)
     app.include_router(anthropic.router)
+    app.include_router(embeddings_routes.router)
+    app.include_router(files_routes.router)
     app.include_router(limit_routes.router)
     app.include_router(usage.router)
     app.include_router(admin.router)
@@ -221,6 +235,7 @@ def create_app(
         # FastAPI's layers (doors/http/fastpath.py).
         app.fast_route("POST", "/v1/chat/completions", openai_routes.chat_completions)
         app.fast_route("POST", anthropic.PREFIX, anthropic.messages)
+        app.fast_route("POST", "/v1/embeddings", embeddings_routes.create_embeddings)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app
 

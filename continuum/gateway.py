@@ -4,7 +4,7 @@
 ASGI lifespan when the app runs alone) enters it once, and every listener — the HTTP
 app, the TCP server — is handed the same running gateway:
 
-    async with gateway:            # migrate the database, start the ledger writer
+    async with gateway:            # migrate the database, sweep the file store, start the ledger
         ...serve...
                                    # on exit: flush the ledger, close pools and stores
 """
@@ -18,6 +18,7 @@ from continuum.auth.store import KeyStore
 from continuum.auth.validator import Validator
 from continuum.core.pipeline import Pipeline
 from continuum.core.ports import Limiter
+from continuum.files.store import FileStore
 from continuum.providers.base import Provider
 from continuum.settings import Settings
 from continuum.store.database import Database
@@ -39,10 +40,12 @@ class Gateway:
     usage: UsageStore
     keys: KeyStore
     validate_user: Validator
+    files: FileStore
     _entered: int = field(default=0, repr=False)
 
     async def start(self) -> None:
         await self.database.migrate()
+        await self.files.start()  # after the tables exist: it sweeps dead uploads
         self.ledger.start()
 
     async def aclose(self) -> None:
@@ -50,6 +53,7 @@ class Gateway:
         for provider in self.providers.values():
             await provider.aclose()
         await self.limiter.aclose()
+        await self.files.aclose()  # waits for uploads being committed
         await self.database.close()
 
     async def __aenter__(self) -> Gateway:

@@ -11,6 +11,7 @@ from typing import Any
 from continuum.errors import ConfigError
 
 DEFAULT_MAX_BODY = 8 * 1024 * 1024
+DEFAULT_MAX_FILE = 512 * 1024 * 1024  # OpenAI's own cap on one uploaded file
 LOG_LEVELS = ("debug", "info", "warning", "error", "critical")
 
 
@@ -69,6 +70,9 @@ class Settings:
     database_schema: str | None = None  # PostgreSQL schema to keep Continuum's tables in
     admin_key: str | None = None
     user_validator: str | None = None  # dotted path of the /validate-user validator
+    # The Files API: the largest upload (apart from the JSON body limit above). The files
+    # live in data_dir/files on SQLite, in the database itself on PostgreSQL.
+    max_file_bytes: int = DEFAULT_MAX_FILE
     environ: Mapping[str, str] = field(default_factory=dict, repr=False)
 
     @classmethod
@@ -106,6 +110,7 @@ class Settings:
             database_schema=env.get("CONTINUUM_DATABASE_SCHEMA") or None,
             admin_key=env.get("CONTINUUM_ADMIN_KEY") or None,
             user_validator=env.get("CONTINUUM_USER_VALIDATOR") or None,
+            max_file_bytes=_int(env, "CONTINUUM_MAX_FILE_BYTES", DEFAULT_MAX_FILE, 1, 1 << 40),
             environ=env,
         )
         return replace(settings, **{k: v for k, v in overrides.items() if v is not None})

@@ -23,6 +23,14 @@ ROOTS = [
     "Model",
     "ErrorResponse",
 ]
+# /v1/embeddings and /v1/files (issue 11).
+FILES_AND_EMBEDDINGS = [
+    "CreateEmbeddingRequest",
+    "CreateEmbeddingResponse",
+    "OpenAIFile",
+    "ListFilesResponse",
+    "DeleteFileResponse",
+]
 OUT = Path(__file__).resolve().parent.parent / "tests" / "data" / "openai_schemas.json"
 
 
@@ -63,7 +71,7 @@ def _json_schema(node: Any) -> Any:
 def extract(spec_path: Path) -> dict[str, Any]:
     spec = yaml.load(spec_path.read_text(encoding="utf-8"), Loader=yaml.CSafeLoader)
     schemas = spec["components"]["schemas"]
-    wanted, todo = {}, list(ROOTS)
+    wanted, todo = {}, [*ROOTS, *FILES_AND_EMBEDDINGS]
     while todo:
         name = todo.pop()
         if name in wanted:

@@ -113,8 +113,9 @@ def load_models(path: Path, providers: Iterable[str]) -> list[ModelRoute]:
 
 
 def default_routes() -> list[ModelRoute]:
-    """The embedded default: the local models under their public names."""
+    """The embedded default: the local models (two chat, one embedding) under public names."""
     return [
         ModelRoute("local-echo", (Deployment("local", "echo"),), owned_by="continuum"),
         ModelRoute("local-text", (Deployment("local", "text"),), owned_by="continuum"),
+        ModelRoute("local-embed", (Deployment("local", "embed"),), owned_by="continuum"),
     ]

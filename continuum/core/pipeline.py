@@ -3,8 +3,9 @@
     open (authenticate, request id) ─► authorize model ─► reserve limits ─► route
         ─► provider events ─► settle limits ─► record usage
 
-Doors call ``open`` and then ``chat``; everything between the wire formats happens
-here, against Protocols only (``core/ports.py``).
+Doors call ``open`` and then ``chat`` (or ``embed``, the same steps for one answer of
+vectors; or ``admit`` for a request that uses no model); everything between the wire
+formats happens here, against Protocols only (``core/ports.py``).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import time
 from collections.abc import AsyncGenerator
 
 from continuum.core.context import Principal, RequestContext
+from continuum.core.embedding import EmbeddingRequest, Embeddings, estimate_embedding_tokens
 from continuum.core.events import ErrorEvent, Event, TextDelta, ToolCallDelta, Usage
 from continuum.core.ids import RequestIds
 from continuum.core.ports import Authenticator, Ledger, Limiter, Router, Routes, UsageRecord
@@ -157,12 +159,46 @@ class Pipeline:
             log.exception("request %s: unexpected failure", ctx.request_id)
             raise InternalError("The server had an error while processing your request.") from error
         finally:
-            self._record(ctx, request, served_by, usage, ttft, status, error_code)
+            self._record(ctx, request.model, served_by, usage, ttft, status, error_code)
+
+    async def embed(self, ctx: RequestContext, request: EmbeddingRequest) -> Embeddings:
+        """The vectors of one embeddings request, with the chat's steps: authorize the
+        model, reserve the request and an estimate of its tokens, route (retries and
+        fallback), settle with the tokens the model counted, record one usage line."""
+        route = self.authorize(ctx.principal, request.model)
+        served_by: list[Deployment] = []
+        usage: Usage | None = None
+        status, error_code = 200, None
+        try:
+            async with self._limiter.reserve(ctx, estimate_embedding_tokens(request)) as held:
+                found = await self._router.embed(route, request, served_by)
+                usage = Usage(found.prompt_tokens, 0)
+                held.settle(found.prompt_tokens)
+                return found
+        except ContinuumError as error:
+            status, error_code = error.status, error.code
+            raise
+        except asyncio.CancelledError:
+            status, error_code = 499, "client_closed"
+            raise
+        except Exception as error:
+            status, error_code = 500, InternalError.code
+            log.exception("request %s: unexpected failure", ctx.request_id)
+            raise InternalError("The server had an error while processing your request.") from error
+        finally:
+            self._record(ctx, request.model, served_by, usage, None, status, error_code)
+
+    async def admit(self, ctx: RequestContext) -> None:
+        """Count a request that uses no model (the Files API) against the caller's request
+        limits; ``RateLimited`` when a limit refuses it. Nothing goes to the usage ledger:
+        it records model use, and these requests have none."""
+        async with self._limiter.reserve(ctx, 0):
+            pass
 
     def _record(
         self,
         ctx: RequestContext,
-        request: ChatRequest,
+        model: str,
         served_by: list[Deployment],
         usage: Usage | None,
         ttft: float | None,
@@ -174,7 +210,7 @@ class Pipeline:
                 request_id=ctx.request_id,
                 user_id=ctx.subject,
                 key_id=ctx.principal.key_id,
-                model=request.model,
+                model=model,
                 deployment=served_by[0].name if served_by else None,
                 prompt_tokens=usage.prompt_tokens if usage else 0,
                 completion_tokens=usage.completion_tokens if usage else 0,

@@ -11,20 +11,26 @@ def _too_large(limit: int) -> PayloadTooLarge:
     return PayloadTooLarge(f"Request body is larger than the limit of {limit} bytes")
 
 
+def declared_length(request: Request) -> int | None:
+    """The body's ``Content-Length``, if the client declared one."""
+    declared = request.headers.get("content-length")
+    if declared is None:
+        return None
+    try:
+        return int(declared)
+    except ValueError:
+        raise InvalidRequest("Content-Length is not a number") from None
+
+
 async def read_body(request: Request, limit: int) -> bytes:
     """The body, refused with 413 as soon as it is known to exceed ``limit``.
 
     A declared ``Content-Length`` over the limit is refused before anything is read;
     a chunked body is counted as it arrives and refused at the first byte too many.
     """
-    declared = request.headers.get("content-length")
-    if declared is not None:
-        try:
-            length = int(declared)
-        except ValueError:
-            raise InvalidRequest("Content-Length is not a number") from None
-        if length > limit:
-            raise _too_large(limit)
+    length = declared_length(request)
+    if length is not None and length > limit:
+        raise _too_large(limit)
     chunks: list[bytes] = []
     size = 0
     async for chunk in request.stream():

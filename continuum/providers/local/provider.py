@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncGenerator, Sequence
+from typing import cast
 
+from continuum.core.embedding import NO_EMBEDDINGS, EmbeddingInput, is_token_input
 from continuum.core.events import Event, Finish, TextDelta, ToolCallDelta, Usage
 from continuum.core.routes import Deployment
 from continuum.core.types import ChatRequest
@@ -94,27 +96,41 @@ class LocalProvider:
         return tokens.prompt_tokens(request)
 
     async def embed(
-        self, texts: Sequence[str], deployment: Deployment, *, dimensions: int | None = None
+        self, inputs: EmbeddingInput, deployment: Deployment, *, dimensions: int | None = None
     ) -> tuple[list[list[float]], int]:
-        """Unit vectors of ``texts`` (``dimensions`` long: truncated, then re-normalised)
-        and the prompt tokens they count in the local tokenizer."""
+        """Unit vectors of ``inputs`` (``dimensions`` long: truncated, then re-normalised)
+        and the prompt tokens they count in the local tokenizer.
+
+        Token arrays come from the client's tokenizer, whose vocabulary this model does
+        not have: each id is embedded as a word of its own (``t1212``), so inputs that
+        share tokens get close vectors, as texts that share words do. They count one
+        token per id.
+        """
         model = deployment.upstream_model
         if model not in EMBEDDING_MODELS:
-            raise ModelNotFound(
-                f"the local provider has no embedding model '{model}' "
-                f"(it has {', '.join(EMBEDDING_MODELS)})",
+            raise InvalidRequest(
+                f"'{model}' is a chat model: it makes no embeddings (the local embedding "
+                f"model is '{EMBEDDING_MODELS[0]}', 'local-embed' in the default routes)",
                 param="model",
+                code=NO_EMBEDDINGS,
             )
         if dimensions is not None and not 1 <= dimensions <= self._embedder.dimensions:
             raise InvalidRequest(
                 f"dimensions must be between 1 and {self._embedder.dimensions} for this model",
                 param="dimensions",
             )
+        if is_token_input(inputs):
+            ids = cast("Sequence[Sequence[int]]", inputs)
+            texts = [" ".join(f"t{token}" for token in array) for array in ids]
+            counted = sum(len(array) for array in ids)
+        else:
+            texts = list(cast("Sequence[str]", inputs))
+            counted = sum(tokens.count(text) for text in texts)
         if sum(len(text) for text in texts) > _INLINE_CHARACTERS:
             vectors = await asyncio.to_thread(self._embed_all, texts, dimensions)
         else:
             vectors = self._embed_all(texts, dimensions)
-        return vectors, sum(tokens.count(text) for text in texts)
+        return vectors, counted
 
     def _embed_all(self, texts: Sequence[str], dimensions: int | None) -> list[list[float]]:
         vectors = [self._embedder.embed(text) for text in texts]

@@ -1,0 +1,56 @@
+"""``POST /v1/embeddings``: decode, call the pipeline, encode."""
+
+from __future__ import annotations
+
+import asyncio
+
+from fastapi import APIRouter
+from starlette.requests import Request
+from starlette.responses import Response
+
+from continuum.core.json_body import parse_json
+from continuum.dialects.openai.embeddings import CreateEmbeddingBody, embeddings_body
+from continuum.doors.http.auth import credential
+from continuum.doors.http.body import read_body
+from continuum.doors.http.disconnect import Disconnect
+from continuum.doors.http.headers import response_headers
+from continuum.doors.http.services import client_host, gateway_of, remember
+
+router = APIRouter(tags=["OpenAI"])
+
+_BODY = {
+    "content": {
+        "application/json": {"schema": CreateEmbeddingBody.model_json_schema()},
+    },
+    "required": True,
+}
+
+
+@router.post(
+    "/v1/embeddings",
+    summary="Create embedding vectors of texts or token arrays",
+    openapi_extra={"requestBody": _BODY},
+)
+async def create_embeddings(request: Request) -> Response:
+    gateway = gateway_of(request)
+    pipeline = gateway.pipeline
+    ctx = await pipeline.open(
+        credential(request), door="http", prefix="embd-", client=client_host(request)
+    )
+    remember(request, ctx)
+    body = await read_body(request, gateway.settings.max_body_bytes)
+    wire = parse_json(body, CreateEmbeddingBody)
+    watch = Disconnect(request.receive)
+    try:
+        found = await pipeline.embed(ctx, wire.to_core(ctx.request_id))
+    except asyncio.CancelledError:
+        if watch.absorb():
+            raise watch.closed() from None
+        raise
+    finally:
+        watch.stop()
+    return Response(
+        embeddings_body(found, wire.model, wire.encoding_format),
+        media_type="application/json",
+        headers=response_headers(ctx),
+    )
