@@ -29,7 +29,7 @@ from continuum.dialects.responses.output import Head, Output
 from continuum.dialects.responses.request import CreateResponseRequest
 from continuum.doors.http.auth import authenticate, credential
 from continuum.doors.http.body import read_body
-from continuum.doors.http.disconnect import Disconnect
+from continuum.doors.http.disconnect import Disconnect, watched
 from continuum.doors.http.headers import response_headers
 from continuum.doors.http.openapi import operation
 from continuum.doors.http.services import client_host, gateway_of, remember
@@ -167,21 +167,9 @@ async def create_response(request: Request) -> Response:
     events = pipeline.chat(ctx, wire.to_core(ctx.request_id, conversation))
     head = Head(ctx.request_id, int(time.time()), wire.response_fields())
     output = Output(pipeline.new_id)
-    watch = Disconnect(request.receive)
-    try:
-        if wire.stream:
-            first = await first_event(events)
-        else:
-            await output.collect(events)
-            body = await saving.save(head.final(output, int(time.time())))
-    except asyncio.CancelledError:
-        if watch.absorb():
-            raise watch.closed() from None
-        raise
-    except BaseException:
-        watch.stop()
-        raise
     if wire.stream:
+        watch = Disconnect(request.receive)
+        first = await watch.guard(first_event(events))
         encoder = EventEncoder(head, output)
         return EventStreamResponse(
             _stream(first, events, encoder, saving, ctx.request_id),
@@ -189,8 +177,12 @@ async def create_response(request: Request) -> Response:
             framing=None,
             watch=watch,
         )
-    watch.stop()
-    return _json(body, ctx)
+
+    async def whole() -> bytes:
+        await output.collect(events)
+        return await saving.save(head.final(output, int(time.time())))
+
+    return _json(await watched(request.receive, whole()), ctx)
 
 
 @router.get(

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-
 from fastapi import APIRouter
 from starlette.requests import Request
 from starlette.responses import Response
@@ -12,7 +10,7 @@ from continuum.core.json_body import parse_json
 from continuum.dialects.openai.embeddings import CreateEmbeddingBody, embeddings_body
 from continuum.doors.http.auth import credential
 from continuum.doors.http.body import read_body
-from continuum.doors.http.disconnect import Disconnect
+from continuum.doors.http.disconnect import watched
 from continuum.doors.http.headers import response_headers
 from continuum.doors.http.openapi import operation
 from continuum.doors.http.services import client_host, gateway_of, remember
@@ -38,15 +36,7 @@ async def create_embeddings(request: Request) -> Response:
     remember(request, ctx)
     body = await read_body(request, gateway.settings.max_body_bytes)
     wire = parse_json(body, CreateEmbeddingBody)
-    watch = Disconnect(request.receive)
-    try:
-        found = await pipeline.embed(ctx, wire.to_core(ctx.request_id))
-    except asyncio.CancelledError:
-        if watch.absorb():
-            raise watch.closed() from None
-        raise
-    finally:
-        watch.stop()
+    found = await watched(request.receive, pipeline.embed(ctx, wire.to_core(ctx.request_id)))
     return Response(
         embeddings_body(found, wire.model, wire.encoding_format),
         media_type="application/json",

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import time
 from typing import Any
 
@@ -18,7 +17,7 @@ from continuum.dialects.openai.chunks import ChunkEncoder, completion_body, mode
 from continuum.dialects.openai.request import ChatCompletionRequest
 from continuum.doors.http.auth import authenticate, credential
 from continuum.doors.http.body import read_body
-from continuum.doors.http.disconnect import Disconnect
+from continuum.doors.http.disconnect import Disconnect, watched
 from continuum.doors.http.headers import response_headers
 from continuum.doors.http.openapi import operation
 from continuum.doors.http.services import client_host, gateway_of, remember
@@ -73,24 +72,13 @@ async def chat_completions(request: Request) -> Response:
     wire = parse_json(body, ChatCompletionRequest)
     events = pipeline.chat(ctx, wire.to_core(ctx.request_id))
     created = int(time.time())
-    watch = Disconnect(request.receive)
-    try:
-        if wire.stream:
-            first = await first_event(events)
-        else:
-            completion = await collect(events)
-    except asyncio.CancelledError:
-        if watch.absorb():
-            raise watch.closed() from None
-        raise
-    except BaseException:
-        watch.stop()
-        raise
     if wire.stream:
+        watch = Disconnect(request.receive)
+        first = await watch.guard(first_event(events))
         encoder = ChunkEncoder(ctx.request_id, created, wire.model, wire.include_usage)
         return EventStreamResponse(
             relay(first, events, encoder, ctx.request_id), response_headers(ctx), watch=watch
         )
-    watch.stop()
+    completion = await watched(request.receive, collect(events))
     body = completion_body(completion, ctx.request_id, created, wire.model)
     return Response(body, media_type="application/json", headers=response_headers(ctx))
