@@ -37,6 +37,7 @@ from continuum.sessions.model import (
     SessionSpec,
     State,
     Timings,
+    check_chat_id,
     new_epoch,
 )
 from continuum.sessions.reading import read_log
@@ -265,6 +266,7 @@ class MemorySessionStore:
     # -- chats ------------------------------------------------------------------------
 
     async def open_chat(self, chat_id: str, owner: str) -> ChatInfo:
+        check_chat_id(chat_id)
         now = self._clock()
         chat = self._chat(chat_id)
         if chat is None:

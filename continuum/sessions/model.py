@@ -15,10 +15,18 @@ import secrets
 from dataclasses import dataclass
 from typing import Literal, TypeAlias
 
+from continuum.errors import InvalidRequest
+
 State: TypeAlias = Literal["pending", "running", "done", "failed", "expired"]
 ENDED: frozenset[str] = frozenset({"done", "failed"})
 
 _CURSOR = re.compile(r"([0-9a-f]{8,32})-(0|[1-9][0-9]{0,17})")
+
+
+def check_chat_id(chat_id: str) -> None:
+    """Chat session ids come from clients (``/ws/{session_id}``): keep them bounded."""
+    if not chat_id or len(chat_id) > 256:
+        raise InvalidRequest("a chat session id must be 1 to 256 characters", param="session_id")
 
 
 def new_epoch() -> str:

@@ -33,6 +33,7 @@ from continuum.sessions.model import (
     SessionSpec,
     State,
     Timings,
+    check_chat_id,
     new_epoch,
 )
 from continuum.sessions.reading import read_log
@@ -258,7 +259,7 @@ class RedisSessionStore:
         return f"{self._prefix}chat:{chat_id}:{kind}"
 
     async def open_chat(self, chat_id: str, owner: str) -> ChatInfo:
-        _check_chat_id(chat_id)
+        check_chat_id(chat_id)
         found, turn, delivered = await self._run(self._open_chat, chat_id, owner)
         if _text(found) != owner:
             raise PermissionDenied(
@@ -275,7 +276,7 @@ class RedisSessionStore:
         return [ChatMessage(m["role"], m["content"]) for m in messages]
 
     async def begin_turn(self, chat_id: str, content: str, spec: SessionSpec) -> SessionInfo:
-        _check_chat_id(chat_id)
+        check_chat_id(chat_id)
         session_id, epoch, t = str(uuid.uuid4()), new_epoch(), self.timings
         spec = replace(spec, conversation=chat_id)
         begun = int(
@@ -303,8 +304,3 @@ class RedisSessionStore:
 
     async def aclose(self) -> None:
         await self._tail.aclose()
-
-
-def _check_chat_id(chat_id: str) -> None:
-    if not chat_id or len(chat_id) > 256:
-        raise InvalidRequest("a chat session id must be 1 to 256 characters", param="session_id")

@@ -94,6 +94,7 @@ local function finish(sid, kind, message, code, itok, otok)
       redis.call('HSET', entry, unpack(args))
       redis.call('PEXPIRE', entry, cfg.outbox_ttl)
       redis.call('ZADD', cfg.outbox .. 'due', now, did)
+      redis.call('PEXPIRE', cfg.outbox .. 'due', cfg.outbox_ttl)
     end
   end
   if want_chat then

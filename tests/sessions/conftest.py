@@ -93,9 +93,22 @@ class Backend:
 
 @pytest.fixture(params=["memory", "redis"])
 async def backend(request: pytest.FixtureRequest) -> AsyncIterator[Backend]:
+    """Memory runs on a clock the test moves; Redis on Redis's own."""
     prefix = f"test:{uuid.uuid4().hex[:12]}:"
     if request.param == "memory":
         made = Backend("memory", prefix, clock=FakeClock())
+    else:
+        made = Backend("redis", prefix, redis_url=request.getfixturevalue("redis_url"))
+    yield made
+    await made.close()
+
+
+@pytest.fixture(params=["memory", "redis"])
+async def live_backend(request: pytest.FixtureRequest) -> AsyncIterator[Backend]:
+    """Both backends on real time (for tests of tasks that run on their own, like heartbeats)."""
+    prefix = f"test:{uuid.uuid4().hex[:12]}:"
+    if request.param == "memory":
+        made = Backend("memory", prefix)
     else:
         made = Backend("redis", prefix, redis_url=request.getfixturevalue("redis_url"))
     yield made

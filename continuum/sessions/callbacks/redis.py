@@ -41,6 +41,7 @@ redis.call('HSET', KEYS[1], 'state', 'pending', 'attempts', 0, 'created', now,
            'next_at', now, 'updated', now, unpack(ARGV, 3))
 redis.call('PEXPIRE', KEYS[1], ARGV[1])
 redis.call('ZADD', KEYS[2], now, ARGV[2])
+redis.call('PEXPIRE', KEYS[2], ARGV[1])
 return 1
 """
 )
@@ -80,6 +81,7 @@ if ARGV[2] == 'retry' then
   local due = now + tonumber(ARGV[3])
   redis.call('HSET', KEYS[1], 'next_at', due)
   redis.call('ZADD', KEYS[2], due, ARGV[7])
+  redis.call('PEXPIRE', KEYS[2], ARGV[6])
   return 1
 end
 redis.call('HSET', KEYS[1], 'state', ARGV[2])
@@ -89,12 +91,13 @@ redis.call('PEXPIRE', KEYS[1], ARGV[6])
 if ARGV[2] == 'exhausted' then
   redis.call('ZADD', KEYS[3], now, ARGV[7])
   redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', now - tonumber(ARGV[6]))
+  redis.call('PEXPIRE', KEYS[3], ARGV[6])
 end
 return 1
 """
 )
 
-# KEYS: entry, due, dead. ARGV: id. 1: due again.
+# KEYS: entry, due, dead. ARGV: id, keep (ms). 1: due again.
 REQUEUE = (
     _NOW
     + """
@@ -102,6 +105,8 @@ if redis.call('HGET', KEYS[1], 'state') ~= 'exhausted' then return 0 end
 redis.call('HSET', KEYS[1], 'state', 'pending', 'attempts', 0, 'next_at', now, 'updated', now)
 redis.call('ZREM', KEYS[3], ARGV[1])
 redis.call('ZADD', KEYS[2], now, ARGV[1])
+redis.call('PEXPIRE', KEYS[2], ARGV[2])
+redis.call('PEXPIRE', KEYS[1], ARGV[2])
 return 1
 """
 )
@@ -250,7 +255,9 @@ class RedisOutbox:
         return [_record(_pairs(raw)) for raw in rows if raw]
 
     async def requeue(self, delivery_id: str) -> bool:
-        requeued = await self._call(self._requeue, self._keys(delivery_id), [delivery_id])
+        requeued = await self._call(
+            self._requeue, self._keys(delivery_id), [delivery_id, int(self.keep * 1000)]
+        )
         return int(requeued) == 1
 
     async def aclose(self) -> None:
