@@ -17,7 +17,7 @@ from sqlalchemy import event, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
-from continuum.store.tables import api_keys, metadata, schema_version, usage
+from continuum.store.tables import api_keys, callbacks, metadata, schema_version, usage
 
 
 async def _v1(conn: AsyncConnection) -> None:
@@ -26,7 +26,12 @@ async def _v1(conn: AsyncConnection) -> None:
     )
 
 
-MIGRATIONS: list[Callable[[AsyncConnection], Awaitable[None]]] = [_v1]
+async def _v2(conn: AsyncConnection) -> None:
+    # The completion callback outbox (continuum/sessions/callbacks/sql.py).
+    await conn.run_sync(lambda sync: metadata.create_all(sync, tables=[callbacks], checkfirst=True))
+
+
+MIGRATIONS: list[Callable[[AsyncConnection], Awaitable[None]]] = [_v1, _v2]
 
 
 def database_url(url: str | None, data_dir: Path) -> str:

@@ -19,6 +19,7 @@ from sqlalchemy import select
 
 from continuum.app import create_app, open_database
 from continuum.settings import Settings
+from continuum.store.database import MIGRATIONS
 from continuum.store.tables import usage
 from continuum.testing.server import serve_in_thread
 
@@ -244,7 +245,7 @@ def test_keys_cli_creates_lists_and_revokes(tmp_path: Path) -> None:
             timeout=60,
         )
 
-    assert "schema at version 1" in cli("db", "upgrade").stdout
+    assert f"schema at version {len(MIGRATIONS)}" in cli("db", "upgrade").stdout
     made = cli(
         "keys", "create", "--name", "cli-key", "--models", "local-echo", "--rate-limit", "3/minute"
     )

@@ -16,7 +16,7 @@ from continuum.core.context import Principal
 from continuum.core.ports import UsageRecord
 from continuum.errors import AuthenticationFailed
 from continuum.settings import Settings
-from continuum.store.database import Database
+from continuum.store.database import MIGRATIONS, Database
 from continuum.usage.ledger import BatchingLedger
 from continuum.usage.store import UsageStore
 
@@ -24,7 +24,7 @@ from continuum.usage.store import UsageStore
 @pytest.fixture
 async def database(database_settings: dict[str, object]) -> AsyncIterator[Database]:
     db = open_database(Settings.from_env({}, **database_settings))
-    assert await db.migrate() == 1
+    assert await db.migrate() == len(MIGRATIONS)
     yield db
     await db.close()
 
@@ -38,8 +38,8 @@ def record(
 
 
 async def test_migrations_are_idempotent(database: Database) -> None:
-    assert await database.migrate() == 1
-    assert await database.migrate() == 1
+    assert await database.migrate() == len(MIGRATIONS)
+    assert await database.migrate() == len(MIGRATIONS)
 
 
 async def test_ledger_batches_and_flushes_everything_on_close(database: Database) -> None:
