@@ -18,6 +18,7 @@ import contextlib
 import time
 import uuid
 from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field, replace
 
 from continuum.errors import InvalidRequest, NotFound, PermissionDenied
@@ -40,7 +41,7 @@ from continuum.sessions.model import (
     check_chat_id,
     new_epoch,
 )
-from continuum.sessions.reading import read_log
+from continuum.sessions.reading import BATCH, read_log
 
 
 @dataclass(slots=True, eq=False)
@@ -75,6 +76,24 @@ class _Chat:
     turn: str | None = None
     delivered: str | None = None
     history: list[ChatMessage] = field(default_factory=list)
+
+
+class _Follower:
+    def __init__(self, sessions: dict[str, _Session], session_id: str):
+        self._sessions = sessions
+        self._id = session_id
+
+    async def wait(self, epoch: str, after: int, within: float) -> list[Entry] | None:
+        """The entries after ``after`` once there are some, or ``None`` after ``within``
+        seconds or when the session changed otherwise."""
+        session = self._sessions.get(self._id)
+        if session is None or session.epoch != epoch or session.state in ENDED:
+            return None
+        if len(session.entries) <= after:
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(within):
+                    await session.changed.wait()
+        return session.entries[after : after + BATCH] or None
 
 
 class MemorySessionStore:
@@ -254,14 +273,9 @@ class MemorySessionStore:
             self._clock() < session.lease_until,
         )
 
-    async def wait(self, session_id: str, after: int, within: float) -> None:
-        """Return when the session may have changed past ``after``, or after ``within`` seconds."""
-        session = self._sessions.get(session_id)
-        if session is None or len(session.entries) > after or session.state in ENDED:
-            return
-        with contextlib.suppress(TimeoutError):
-            async with asyncio.timeout(within):
-                await session.changed.wait()
+    def follow(self, session_id: str) -> AbstractAsyncContextManager[_Follower]:
+        """Wake-ups of a session (``LogAccess``): appends set its event."""
+        return contextlib.nullcontext(_Follower(self._sessions, session_id))
 
     # -- chats ------------------------------------------------------------------------
 

@@ -8,6 +8,7 @@ entries after their cursor, the lease) and wait on this process's ``Tail``.
 
 from __future__ import annotations
 
+import contextlib
 import uuid
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import replace
@@ -37,7 +38,8 @@ from continuum.sessions.model import (
     new_epoch,
 )
 from continuum.sessions.reading import read_log
-from continuum.sessions.redis_tail import Tail
+from continuum.sessions.redis_tail import Follower as TailFollower
+from continuum.sessions.redis_tail import Tail, parse
 
 if TYPE_CHECKING:
     from continuum.sessions.callbacks.redis import RedisOutbox
@@ -102,6 +104,29 @@ def _entry(epoch: str, stream_id: Any, fields: dict[Any, Any]) -> Entry:
     return Failed(cursor, _text(data.get("m", b"")), _text(data.get("e", b"error")))
 
 
+def _published(epoch: str, message: bytes) -> Entry:
+    offset, kind, rest = parse(message)
+    cursor = Cursor(epoch, offset)
+    if kind == "t":
+        return Piece(cursor, rest.decode())
+    if kind == "d":
+        used, made = rest.split(b" ")
+        return Done(cursor, int(used), int(made))
+    code, _, text = rest.partition(b"\n")
+    return Failed(cursor, text.decode(), code.decode())
+
+
+class _Follower:
+    def __init__(self, follower: TailFollower):
+        self._follower = follower
+
+    async def wait(self, epoch: str, after: int, within: float) -> list[Entry] | None:
+        messages = await self._follower.wait(after, within)
+        if not messages:
+            return None
+        return [_published(epoch, message) for message in messages]
+
+
 class RedisSessionStore:
     """``SessionStore`` on one Redis (see ``continuum.sessions.base``)."""
 
@@ -116,7 +141,7 @@ class RedisSessionStore:
         self.timings = timings or Timings()
         self._client = client
         self._prefix = prefix
-        self._tail = Tail(client, prefix)
+        self._tail = Tail(client)
         t = self.timings
         self._common = [
             prefix,
@@ -249,9 +274,12 @@ class RedisSessionStore:
             bool(lease),
         )
 
-    async def wait(self, session_id: str, after: int, within: float) -> None:
-        """Return when the log may have grown past ``after``, or after ``within`` seconds."""
-        await self._tail.wait(self._key(session_id, "l"), after, within)
+    @contextlib.asynccontextmanager
+    async def follow(self, session_id: str) -> AsyncIterator[_Follower]:
+        """Subscribe to the session's wake-ups on this process's tail (``LogAccess``)."""
+        channel = self._key(session_id, "w")
+        async with self._tail.follow(channel, self.timings.check) as follower:
+            yield _Follower(follower)
 
     # -- chats ------------------------------------------------------------------------
 

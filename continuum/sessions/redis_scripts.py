@@ -7,15 +7,17 @@ Keys (``P`` is the store's prefix, ``O`` the outbox's):
     P<id>:l          stream  the log; entry ``<offset>-0`` is ``t <text>`` (a piece),
                              ``d "<in> <out>"`` (done) or ``e <code> m <message>`` (failed)
     P<id>:h          string  the producer's lease (its id, with a PX of ``lease``)
+    P<id>:w          channel each entry is also published here, ``<offset>:<kind>:<data>``
+                             (t: text; d: "<in> <out>"; e: "<code>\n<message>")
     Pchat:<cid>:m    hash    a chat session: owner, turn (its current stream), delivered
     Pchat:<cid>:h    list    its history, JSON ``{"role", "content"}`` per message
     Od:msg_<id>      hash    a callback delivery (see ``callbacks/redis.py``)
     Odue             zset    deliveries by due time (ms)
 
 Every key carries a TTL. The stream ID of an entry *is* its offset, so readers resume
-with ``XRANGE``/``XREAD`` from the last ID they delivered, never from ``$``, and the
-``XADD`` inside the append script is what wakes blocked readers. State "expired" is
-never written: a pending session whose deadline passed reads as expired.
+with ``XRANGE`` from the last ID they delivered, never from "now"; the ``PUBLISH`` in
+the same script as the ``XADD`` is what wakes readers (see ``redis_tail``). State
+"expired" is never written: a pending session whose deadline passed reads as expired.
 
 Scripts that can end a session share ARGV[1..5]: prefix, retention (ms), outbox prefix
 ('' for no callbacks), outbox TTL (ms), chat TTL (ms). They touch keys they compute
@@ -60,8 +62,10 @@ local function finish(sid, kind, message, code, itok, otok)
   local off = redis.call('HINCRBY', m, 'n', 1)
   if kind == 'done' then
     redis.call('XADD', l, off .. '-0', 'd', itok .. ' ' .. otok)
+    redis.call('PUBLISH', cfg.prefix .. sid .. ':w', off .. ':d:' .. itok .. ' ' .. otok)
   else
     redis.call('XADD', l, off .. '-0', 'e', code, 'm', message)
+    redis.call('PUBLISH', cfg.prefix .. sid .. ':w', off .. ':e:' .. code .. '\\n' .. message)
   end
   local now = now_ms()
   redis.call('HSET', m, 'state', kind, 'ended', now)
@@ -165,6 +169,7 @@ end
 local l = cfg.prefix .. ARGV[6] .. ':l'
 redis.call('HSET', m, 'n', n + 1)
 redis.call('XADD', l, (n + 1) .. '-0', 't', ARGV[7])
+redis.call('PUBLISH', cfg.prefix .. ARGV[6] .. ':w', (n + 1) .. ':t:' .. ARGV[7])
 if n == 0 then redis.call('PEXPIRE', l, redis.call('PTTL', m)) end
 return n + 1
 """

@@ -9,7 +9,7 @@ import pytest
 from redis.asyncio import BlockingConnectionPool, Redis
 
 from continuum.sessions.model import Done, Timings
-from tests.sessions.conftest import Backend, collect, spec
+from tests.sessions.conftest import Backend, collect, eventually, spec
 
 pytestmark = pytest.mark.redis
 
@@ -58,13 +58,13 @@ async def test_nothing_is_left_without_a_ttl(redis_backend: Backend) -> None:
     assert any(key.startswith(f"{p}cb:d:msg_{done.id}") for key in keys)
 
 
-async def test_many_waiting_readers_share_one_blocked_connection(
+async def test_many_waiting_readers_share_one_subscriber_connection(
     redis_backend: Backend, redis_url: str
 ) -> None:
     from continuum.sessions.redis import RedisSessionStore
 
     name = f"tail-{uuid.uuid4().hex[:8]}"
-    # A pool of 4 connections for 50 waiting readers: only the tail blocks one.
+    # A pool of 4 connections for 50 waiting readers: one subscriber serves them all.
     pool = BlockingConnectionPool.from_url(redis_url, max_connections=4, client_name=name)
     client = Redis.from_pool(pool)
     redis_backend.clients.append(client)
@@ -76,24 +76,71 @@ async def test_many_waiting_readers_share_one_blocked_connection(
         await writer.try_start(info.id, "p")
     readers = [asyncio.create_task(collect(readers_side.read(i.id))) for i in sessions]
 
-    async def blocked_connections() -> int:
-        clients = await client.client_list()
-        return sum(1 for c in clients if c.get("name") == name and c.get("cmd") == "xread")
+    async def all_following() -> bool:
+        return readers_side._tail.followed == 50
 
-    for _ in range(300):  # until the tail blocks, watching every reader's log
-        await asyncio.sleep(0.01)
-        if await blocked_connections() == 1 and len(readers_side._tail._watches) == 50:
-            break
-    assert await blocked_connections() == 1
-    assert len(readers_side._tail._watches) == 50
+    await eventually(all_following)
+    ours = [c for c in await writer._client.client_list() if c.get("name") == name]
+    assert len(ours) <= 4
+    assert sorted(int(c["sub"]) for c in ours)[-1] == 50  # one connection, 50 channels
     assert not any(r.done() for r in readers)
-    connections = [c for c in await client.client_list() if c.get("name") == name]
-    assert len(connections) <= 4
     for info in sessions:
         await writer.append(info.id, f"to {info.id}")
         await writer.complete(info.id, 1, 1)
-    async with asyncio.timeout(3):  # far under the readers' 5 s check: the tail woke them
+    async with asyncio.timeout(3):  # far under the readers' 5 s check: wake-ups woke them
         results = await asyncio.gather(*readers)
     for info, outcomes in zip(sessions, results, strict=True):
         assert outcomes[0].text == f"to {info.id}"  # type: ignore[union-attr]
         assert isinstance(outcomes[-1], Done)
+    await eventually(lambda: _zero(readers_side))  # every reader left: unsubscribed
+
+
+async def _zero(store: object) -> bool:
+    return store._tail.followed == 0  # type: ignore[attr-defined]
+
+
+async def test_lost_wake_ups_lose_nothing(redis_backend: Backend, redis_url: str) -> None:
+    """The subscriber connection of the reading replica is killed twice mid-stream:
+    pub/sub messages are lost, the reader notices the gap (or times out) and reads the
+    log from its own cursor: the text still arrives whole, once."""
+    from continuum.sessions.redis import RedisSessionStore
+
+    name = f"victim-{uuid.uuid4().hex[:8]}"
+    client = Redis.from_url(redis_url, client_name=name)
+    redis_backend.clients.append(client)
+    reader_side = RedisSessionStore(client, Timings(check=0.2), prefix=redis_backend.prefix)
+    redis_backend.stores.append(reader_side)
+    writer = await redis_backend.make()
+    info = await writer.create(spec())
+    await writer.try_start(info.id, "p")
+    reader = asyncio.create_task(collect(reader_side.read(info.id), limit=30))
+    await eventually(lambda: _following(reader_side))
+    pieces = [f"piece {i}\n" for i in range(300)]
+
+    async def resubscribed() -> bool:
+        clients = await writer._client.client_list()
+        return any(c.get("name") == name and int(c.get("sub", 0)) == 1 for c in clients)
+
+    for i, piece in enumerate(pieces):
+        if i in (100, 200):
+            victims = [
+                c["id"]
+                for c in await writer._client.client_list()
+                if c.get("name") == name and int(c.get("sub", 0)) > 0
+            ]
+            assert victims  # the subscriber exists, and dies here
+            for victim in victims:
+                await writer._client.client_kill_filter(_id=victim)
+            await writer.append(info.id, piece)  # published while nobody listens
+            await eventually(resubscribed)  # the tail reconnects and subscribes again
+            continue
+        await writer.append(info.id, piece)
+        await asyncio.sleep(0.001)
+    await writer.complete(info.id, 1, len(pieces))
+    outcomes = await reader
+    assert [o.text for o in outcomes if hasattr(o, "text")] == pieces
+    assert [o.cursor.offset for o in outcomes] == list(range(1, len(pieces) + 2))  # type: ignore[union-attr]
+
+
+async def _following(store: object) -> bool:
+    return store._tail.followed == 1  # type: ignore[attr-defined]
