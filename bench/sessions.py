@@ -125,11 +125,14 @@ async def held(url: str, prefix: str, count: int = 1000) -> str:
     for info in sessions:
         await writer.try_start(info.id, "bench")
     arrived: list[float] = []
+    everyone = asyncio.Event()
 
     async def read(session_id: str) -> None:
         async for outcome in readers_side.read(session_id):
             if isinstance(outcome, Piece):
                 arrived.append(time.perf_counter())
+                if len(arrived) == count:
+                    everyone.set()
 
     tasks = [asyncio.create_task(read(info.id)) for info in sessions]
     subscribed = 0
@@ -141,8 +144,7 @@ async def held(url: str, prefix: str, count: int = 1000) -> str:
     for info in sessions:
         await writer.append(info.id, PIECE)
     appended = time.perf_counter() - started
-    while len(arrived) < count:
-        await asyncio.sleep(0.001)
+    await everyone.wait()
     spread = max(arrived) - started
     for info in sessions:
         await writer.complete(info.id, 1, 1)
