@@ -3,7 +3,7 @@
     .venv/bin/python -m bench.sessions [--redis redis://127.0.0.1:6379/0]
 
 * live: append → a waiting reader has the piece (median, p99), memory and Redis, the
-  reader on the producer's replica and on another (its own client and tail);
+  reader on the producer's replica and on another (its own client and subscriber);
 * replay: ``read(after=cursor)`` → first entry of a 500-piece history (a reconnect);
 * memory: bytes per ended session of 200 pieces (memory: tracemalloc; Redis:
   ``MEMORY USAGE`` of its keys);

@@ -3,7 +3,8 @@
 Every change is one Lua script (append + wake-up, end + callback + chat answer, claim
 of the generation, reap of a dead producer), timed by Redis's clock so replicas with
 skewed clocks agree. Readers look at a session with one ``MULTI`` (state, head, the
-entries after their cursor, the lease) and wait on this process's ``Tail``.
+entries after their cursor, the lease) and wait on this process's ``Wakeups`` (one
+pub/sub connection for all of them).
 """
 
 from __future__ import annotations
@@ -38,8 +39,8 @@ from continuum.sessions.model import (
     new_epoch,
 )
 from continuum.sessions.reading import read_log
-from continuum.sessions.redis_tail import Follower as TailFollower
-from continuum.sessions.redis_tail import Tail, parse
+from continuum.sessions.redis_wakeups import Follower as WakeFollower
+from continuum.sessions.redis_wakeups import Wakeups, parse
 
 if TYPE_CHECKING:
     from continuum.sessions.callbacks.redis import RedisOutbox
@@ -117,7 +118,7 @@ def _published(epoch: str, message: bytes) -> Entry:
 
 
 class _Follower:
-    def __init__(self, follower: TailFollower):
+    def __init__(self, follower: WakeFollower):
         self._follower = follower
 
     async def wait(self, epoch: str, after: int, within: float) -> list[Entry] | None:
@@ -141,7 +142,7 @@ class RedisSessionStore:
         self.timings = timings or Timings()
         self._client = client
         self._prefix = prefix
-        self._tail = Tail(client)
+        self._wakeups = Wakeups(client)
         t = self.timings
         self._common = [
             prefix,
@@ -276,9 +277,9 @@ class RedisSessionStore:
 
     @contextlib.asynccontextmanager
     async def follow(self, session_id: str) -> AsyncIterator[_Follower]:
-        """Subscribe to the session's wake-ups on this process's tail (``LogAccess``)."""
+        """Subscribe to the session's wake-ups on this process's wake-ups (``LogAccess``)."""
         channel = self._key(session_id, "w")
-        async with self._tail.follow(channel, self.timings.check) as follower:
+        async with self._wakeups.follow(channel, self.timings.check) as follower:
             yield _Follower(follower)
 
     # -- chats ------------------------------------------------------------------------
@@ -331,4 +332,4 @@ class RedisSessionStore:
         await self._run(self._set_delivered, chat_id, str(cursor))
 
     async def aclose(self) -> None:
-        await self._tail.aclose()
+        await self._wakeups.aclose()

@@ -16,7 +16,7 @@ Keys (``P`` is the store's prefix, ``O`` the outbox's):
 
 Every key carries a TTL. The stream ID of an entry *is* its offset, so readers resume
 with ``XRANGE`` from the last ID they delivered, never from "now"; the ``PUBLISH`` in
-the same script as the ``XADD`` is what wakes readers (see ``redis_tail``). State
+the same script as the ``XADD`` is what wakes readers (see ``redis_wakeups``). State
 "expired" is never written: a pending session whose deadline passed reads as expired.
 
 Scripts that can end a session share ARGV[1..5]: prefix, retention (ms), outbox prefix

@@ -77,7 +77,7 @@ async def test_many_waiting_readers_share_one_subscriber_connection(
     readers = [asyncio.create_task(collect(readers_side.read(i.id))) for i in sessions]
 
     async def all_following() -> bool:
-        return readers_side._tail.followed == 50
+        return readers_side._wakeups.followed == 50
 
     await eventually(all_following)
     ours = [c for c in await writer._client.client_list() if c.get("name") == name]
@@ -96,7 +96,7 @@ async def test_many_waiting_readers_share_one_subscriber_connection(
 
 
 async def _zero(store: object) -> bool:
-    return store._tail.followed == 0  # type: ignore[attr-defined]
+    return store._wakeups.followed == 0  # type: ignore[attr-defined]
 
 
 async def test_lost_wake_ups_lose_nothing(redis_backend: Backend, redis_url: str) -> None:
@@ -132,7 +132,7 @@ async def test_lost_wake_ups_lose_nothing(redis_backend: Backend, redis_url: str
             for victim in victims:
                 await writer._client.client_kill_filter(_id=victim)
             await writer.append(info.id, piece)  # published while nobody listens
-            await eventually(resubscribed)  # the tail reconnects and subscribes again
+            await eventually(resubscribed)  # the subscriber reconnects and subscribes again
             continue
         await writer.append(info.id, piece)
         await asyncio.sleep(0.001)
@@ -143,4 +143,4 @@ async def test_lost_wake_ups_lose_nothing(redis_backend: Backend, redis_url: str
 
 
 async def _following(store: object) -> bool:
-    return store._tail.followed == 1  # type: ignore[attr-defined]
+    return store._wakeups.followed == 1  # type: ignore[attr-defined]

@@ -1,7 +1,7 @@
 """Property: a reader that drops at any point and resumes from its last cursor, on the
 same or another replica, while the producer is still appending, gets the exact text.
 
-Redis runs with two independent store instances (each its own client and tail): the
+Redis runs with two independent store instances (each its own client and wake-ups): the
 producer and the first read use replica A, the resumed read a random one of A and B.
 """
 

@@ -79,7 +79,7 @@ class _Channel:
 
 
 class Follower:
-    """A reader's hold on one session's wake-ups (see ``Tail.follow``)."""
+    """A reader's hold on one session's wake-ups (see ``Wakeups.follow``)."""
 
     def __init__(self, channel: _Channel):
         self._channel = channel
@@ -107,7 +107,7 @@ def parse(message: bytes) -> tuple[int, str, bytes]:
     return int(offset), kind.decode(), rest
 
 
-class Tail:
+class Wakeups:
     """Subscribes to the channels of followed sessions, on one connection per process."""
 
     def __init__(self, client: Redis):
