@@ -118,6 +118,7 @@ class Wakeups:
         self._confirmed: dict[str, int] = {}
         self._task: asyncio.Task[None] | None = None
         self._lock = asyncio.Lock()
+        self._closed = False
 
     @property
     def followed(self) -> int:
@@ -150,6 +151,8 @@ class Wakeups:
             self._task = asyncio.create_task(self._listen(), name="session-wakeups")
 
     async def _command(self, command: str, name: str) -> bool:
+        if self._closed:
+            return False  # readers still running after a close read the log on a timer
         # One at a time: concurrent first commands would each take a pool connection.
         async with self._lock:
             if self._pubsub is None:
@@ -198,6 +201,7 @@ class Wakeups:
             self._sent.pop(name, None)
 
     async def aclose(self) -> None:
+        self._closed = True
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
