@@ -41,9 +41,7 @@ def chromium() -> Iterator[Any]:
 
     executable = chromium_path()
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=executable, headless=True, args=FLAGS
-        )
+        browser = playwright.chromium.launch(executable_path=executable, headless=True, args=FLAGS)
         try:
             yield browser
         finally:

@@ -182,11 +182,11 @@ async def test_a_dead_producer_ends_its_readers_with_an_error(backend: Backend) 
 
 
 async def test_heartbeats_keep_a_slow_producer_alive(backend: Backend) -> None:
-    store = await backend.make(Timings(lease=0.5, check=0.05))
+    store = await backend.make(Timings(lease=1.0, check=0.05))
     info = await store.create(spec())
     await store.try_start(info.id, "slow")
-    for _ in range(4):
-        await backend.pass_time(0.2)
+    for _ in range(4):  # 1.2 s in all, each step well inside one lease
+        await backend.pass_time(0.3)
         assert await store.heartbeat(info.id, "slow")
         assert not await store.reap(info.id)
     assert not await store.heartbeat(info.id, "someone-else")

@@ -88,7 +88,7 @@ async def test_a_receiver_that_never_answers_in_time_is_a_failure(outboxes: Outb
         return web.Response(status=202)
 
     outbox = await outboxes.make()
-    async with Receiver(behaviour=slow_first) as receiver, running(outbox, send_timeout=0.3):
+    async with Receiver(behaviour=slow_first) as receiver, running(outbox, send_timeout=1.0):
         delivery = make_delivery(f"{receiver.url}/hook")
         await outbox.enqueue(delivery)
         await settled(outbox, delivery.id, "delivered")

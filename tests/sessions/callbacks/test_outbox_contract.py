@@ -30,7 +30,7 @@ async def test_a_claim_is_exclusive_until_its_lease_lapses(outboxes: Outboxes) -
     a, b = await outboxes.make(), await outboxes.make()
     delivery = make_delivery("https://example.com/a", user_id=None, chat_id=None)
     await a.enqueue(delivery)
-    results = await asyncio.gather(*(x.claim(f"w{i}", 10, 0.4) for i, x in enumerate([a, b] * 3)))
+    results = await asyncio.gather(*(x.claim(f"w{i}", 10, 1.0) for i, x in enumerate([a, b] * 3)))
     claims = [c for claimed in results for c in claimed]
     assert len(claims) == 1 and claims[0].delivery.payload == delivery.payload
     assert claims[0].attempts == 0
