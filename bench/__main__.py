@@ -45,6 +45,12 @@ def _parser() -> argparse.ArgumentParser:
         action="append",
         help="measure only these targets (repeatable; direct is always measured)",
     )
+    parser.add_argument(
+        "--baseline",
+        metavar="PYTHON",
+        help="also measure the Continuum installed in this interpreter (e.g. an older "
+        "checkout's .venv/bin/python), side by side in the same run",
+    )
     parser.add_argument("--out", type=Path, default=RESULTS, help="results directory")
     return parser
 
@@ -90,6 +96,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         results["direct"] = suite.measure(targets.direct(upstreams), plan, _log, chunks, answers)
         chosen: list[targets.Target] = []
         proxied = targets.openai_provider_available()
+        if "continuum" in wanted and proxied and args.baseline:
+            chosen.append(targets.continuum(workdir, upstreams, python=args.baseline))
         if "continuum" in wanted and proxied:
             chosen.append(targets.continuum(workdir, upstreams))
         if "continuum" in wanted and (args.local or not proxied):

@@ -151,6 +151,7 @@ def _as_ours(results: Results, ours: str) -> Results:
 def table(results: Results) -> str:
     order = (
         "direct",
+        "continuum-baseline",
         "continuum",
         "continuum-local",
         "continuum-2w",

@@ -177,12 +177,22 @@ def _continuum_config(workdir: Path, upstreams: Upstreams, local: bool) -> Path:
     return config
 
 
-def continuum(workdir: Path, upstreams: Upstreams, workers: int = 1, local: bool = False) -> Target:
-    """Continuum in front of the fake upstream (``local``: serving its local echo model)."""
+def continuum(
+    workdir: Path,
+    upstreams: Upstreams,
+    workers: int = 1,
+    local: bool = False,
+    python: str | None = None,
+) -> Target:
+    """Continuum in front of the fake upstream (``local``: serving its local echo model).
+
+    ``python``: another checkout's interpreter, to measure that build as the *baseline*
+    beside this one in the same run (``bench/run --baseline ../old/.venv/bin/python``).
+    """
     config = _continuum_config(workdir, upstreams, local)
     port = free_port()
     argv = [
-        sys.executable,
+        python or sys.executable,
         "-m",
         "continuum",
         "serve",
@@ -191,7 +201,10 @@ def continuum(workdir: Path, upstreams: Upstreams, workers: int = 1, local: bool
         "--config-dir",
         str(config),
         "--data-dir",
-        str(workdir / f"continuum-data-{workers}{'-local' if local else ''}"),
+        str(
+            workdir
+            / f"continuum-data-{workers}{'-local' if local else ''}{'-base' if python else ''}"
+        ),
         "--log-level",
         "warning",
     ]
@@ -203,6 +216,8 @@ def continuum(workdir: Path, upstreams: Upstreams, workers: int = 1, local: bool
     label = "Continuum" if workers == 1 else f"Continuum ({workers} workers)"
     if local:
         name, label = f"{name}-local", f"{label}, local model"
+    if python:
+        name, label = f"{name}-baseline", f"{label} (baseline)"
     service = Service(name, argv, port, cpus, log=workdir / f"{name}.log")
     return Target(name, label, service, upstreams, workers=workers, local=local)
 

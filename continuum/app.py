@@ -6,71 +6,45 @@ file fails the start instead of half-configuring the server.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable, Mapping
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
 from continuum import __version__
 from continuum.auth import sample
+from continuum.auth.admin import ADMIN
 from continuum.auth.chain import KeyChain
 from continuum.auth.keys import StaticKeys
 from continuum.auth.store import KeyStore
-from continuum.auth.validator import Validator, load_validator
-from continuum.config.models import default_routes, llama_routes, load_models
+from continuum.auth.validator import load_validator
+from continuum.config.models import default_routes, load_models
 from continuum.config.users import load_users
+from continuum.core.clock import Clock, SystemClock
 from continuum.core.context import Principal
+from continuum.core.ids import RequestIds
 from continuum.core.pipeline import Pipeline
-from continuum.doors.http import admin, errors, health, usage, validate
+from continuum.core.ports import Limiter
+from continuum.core.routes import ModelRoute
+from continuum.dialects.openai.request import ChatCompletionRequest
+from continuum.doors.http import admin, console, errors, health, usage, validate
 from continuum.doors.http import limits as limit_routes
 from continuum.doors.http.fastpath import HttpApp
-from continuum.doors.http.ids import RequestIds
 from continuum.doors.http.openai import routes as openai_routes
-from continuum.doors.http.openai.wire import ChatCompletionRequest
 from continuum.errors import ConfigError
+from continuum.gateway import Gateway
 from continuum.limits.memory import MemoryLimiter
 from continuum.providers import registry
 from continuum.providers.base import Provider
 from continuum.routing.health import Health
 from continuum.routing.router import RetryPolicy, Router
-from continuum.routing.table import PREFIX_RULES, ModelRoute, RoutingTable
+from continuum.routing.table import RoutingTable
 from continuum.settings import Settings
 from continuum.store.database import Database, database_url
 from continuum.usage.ledger import BatchingLedger
 from continuum.usage.store import UsageStore
-
-if TYPE_CHECKING:
-    from continuum.limits.redis import RedisLimiter
-
-
-@dataclass(slots=True)
-class Gateway:
-    """Everything one process serves with, built from settings."""
-
-    settings: Settings
-    pipeline: Pipeline
-    providers: dict[str, Provider]
-    sample_key: str | None
-    limiter: MemoryLimiter | RedisLimiter
-    database: Database
-    ledger: BatchingLedger
-    usage: UsageStore
-    keys: KeyStore
-    validate_user: Validator
-
-    async def start(self) -> None:
-        await self.database.migrate()
-        self.ledger.start()
-
-    async def aclose(self) -> None:
-        await self.ledger.close()  # flush: a clean shutdown loses no usage record
-        for provider in self.providers.values():
-            await provider.aclose()
-        await self.limiter.aclose()
-        await self.database.close()
 
 
 def open_database(settings: Settings) -> Database:
@@ -79,7 +53,7 @@ def open_database(settings: Settings) -> Database:
     )
 
 
-def _limiter(settings: Settings) -> MemoryLimiter | RedisLimiter:
+def _limiter(settings: Settings, clock: Clock) -> Limiter:
     """Redis when configured (exact across replicas and workers), else this process's memory."""
     if settings.redis_url:
         # Imported only when used: redis-py costs idle memory a single process never needs.
@@ -88,23 +62,36 @@ def _limiter(settings: Settings) -> MemoryLimiter | RedisLimiter:
         from continuum.limits.redis import RedisLimiter
 
         return RedisLimiter(Redis.from_url(settings.redis_url))
-    return MemoryLimiter()
+    return MemoryLimiter(clock=clock.monotonic)
 
 
-def _routes(settings: Settings) -> list[ModelRoute]:
+def _routes(settings: Settings, extra: Iterable[str]) -> list[ModelRoute]:
     path = settings.config_dir / "models.yml" if settings.config_dir else None
     if path is not None and path.exists():
-        return load_models(path, registry.BUILTIN)
+        return load_models(path, [*registry.BUILTIN, *extra])
     return default_routes()
+
+
+def _admin(settings: Settings, entries: list[tuple[str, Principal]]) -> list[tuple[str, Principal]]:
+    if not settings.admin_key:
+        return entries
+    if any(token == settings.admin_key for token, _ in entries):
+        raise ConfigError(
+            "environment",
+            "CONTINUUM_ADMIN_KEY",
+            "is also the token of a user in users.yml",
+            "give the admin key a value of its own",
+        )
+    return [*entries, (settings.admin_key, ADMIN)]
 
 
 def _keys(settings: Settings) -> tuple[list[tuple[str, Principal]], str | None]:
     path = settings.config_dir / "users.yml" if settings.config_dir else None
     if path is not None and path.exists():
         users = load_users(path)
-        return [(user.token, user.principal()) for user in users], None
+        return _admin(settings, [(user.token, user.principal()) for user in users]), None
     if settings.admin_key:
-        return [], None  # keys are made through the admin API
+        return _admin(settings, []), None  # keys are made through the admin API
     if settings.config_dir is not None and not settings.config_dir.is_dir():
         raise ConfigError(
             str(settings.config_dir),
@@ -123,38 +110,49 @@ def _keys(settings: Settings) -> tuple[list[tuple[str, Principal]], str | None]:
     return [(key, sample.PRINCIPAL)], key
 
 
-def build_gateway(settings: Settings) -> Gateway:
-    rules = (
-        [r for r in PREFIX_RULES if r.provider in registry.BUILTIN]
-        if settings.prefix_routing
-        else []
-    )
-    table = RoutingTable([*_routes(settings), *llama_routes(settings)], rules)
+def build_gateway(
+    settings: Settings,
+    clock: Clock | None = None,
+    providers: Mapping[str, Provider] | None = None,
+) -> Gateway:
+    """Validate all configuration and build every service; nothing is started yet.
+
+    ``clock`` drives cooldowns, the key cache, key expiry and in-memory limits (tests
+    pass a ``continuum.testing.clock.ManualClock``). ``providers`` adds provider
+    instances by name for ``models.yml`` to use (tests pass a ``ScriptedProvider``).
+    """
+    clock = clock or SystemClock()
+    extra = dict(providers or {})
+    rules = registry.prefix_rules() if settings.prefix_routing else []
+    table = RoutingTable([*_routes(settings, extra), *registry.env_routes(settings)], rules)
     entries, sample_key = _keys(settings)
     used = {d.provider for route in table.routes() for d in route.deployments}
     used |= {rule.provider for rule in rules}
-    providers = registry.build(used, settings)
-    limiter = _limiter(settings)
+    serving = {**registry.build(used - extra.keys(), settings), **extra}
+    limiter = _limiter(settings, clock)
     validator = load_validator(settings.user_validator)
     database = open_database(settings)
     keys = KeyStore(database)
     usage_store = UsageStore(database)
     ledger = BatchingLedger(usage_store)
     pipeline = Pipeline(
-        authenticator=KeyChain(StaticKeys(entries), keys),
+        authenticator=KeyChain(StaticKeys(entries), keys, clock=clock),
         table=table,
         router=Router(
-            providers,
+            serving,
             retry=RetryPolicy(retries=settings.retries),
-            health=Health(settings.cooldown_failures, settings.cooldown_seconds),
+            health=Health(
+                settings.cooldown_failures, settings.cooldown_seconds, clock=clock.monotonic
+            ),
         ),
         limiter=limiter,
         ledger=ledger,
+        ids=RequestIds(),
     )
     return Gateway(
         settings,
         pipeline,
-        providers,
+        serving,
         sample_key,
         limiter,
         database,
@@ -180,16 +178,19 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
     return app.openapi_schema
 
 
-def create_app(settings: Settings | None = None, gateway: Gateway | None = None) -> FastAPI:
-    gateway = gateway or build_gateway(settings or Settings.from_env())
+def create_app(
+    settings: Settings | None = None,
+    gateway: Gateway | None = None,
+    clock: Clock | None = None,
+) -> FastAPI:
+    """The HTTP app of a gateway. Its lifespan enters the gateway, which is a no-op when
+    the process owner (the CLI) already runs it for every listener."""
+    gateway = gateway or build_gateway(settings or Settings.from_env(), clock)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        await gateway.start()
-        try:
+        async with gateway:
             yield
-        finally:
-            await gateway.aclose()
 
     app = HttpApp(
         title="Continuum",
@@ -198,10 +199,6 @@ def create_app(settings: Settings | None = None, gateway: Gateway | None = None)
         lifespan=lifespan,
     )
     app.state.gateway = gateway
-    app.state.pipeline = gateway.pipeline
-    app.state.settings = gateway.settings
-    app.state.limiter = gateway.limiter
-    app.state.request_ids = RequestIds()
     errors.install(app)
     app.include_router(health.router)
     app.include_router(openai_routes.router)
@@ -209,6 +206,7 @@ def create_app(settings: Settings | None = None, gateway: Gateway | None = None)
     app.include_router(usage.router)
     app.include_router(admin.router)
     app.include_router(validate.router)
+    app.include_router(console.router)
     if gateway.settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,

@@ -3,15 +3,21 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import os
+import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from continuum import __version__
 from continuum.admin_cli import add_commands, run
 from continuum.errors import ConfigError
 from continuum.settings import Settings
+
+if TYPE_CHECKING:
+    from continuum.gateway import Gateway
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -47,7 +53,7 @@ def _banner(settings: Settings, key: str | None) -> str:
 def serve(args: argparse.Namespace) -> int:
     import uvicorn
 
-    from continuum.app import build_gateway, create_app
+    from continuum.app import build_gateway
 
     settings = Settings.from_env(
         host=args.host,
@@ -59,7 +65,7 @@ def serve(args: argparse.Namespace) -> int:
     )
     gateway = build_gateway(settings)  # validates everything before binding
     print(_banner(settings, gateway.sample_key), flush=True)
-    options = dict(
+    options: dict[str, Any] = dict(
         host=settings.host,
         port=settings.port,
         log_level=settings.log_level,
@@ -69,7 +75,8 @@ def serve(args: argparse.Namespace) -> int:
         server_header=False,
     )
     if settings.workers > 1:
-        # Workers are separate processes: each builds its own gateway from the environment.
+        # Workers are separate processes: each builds its own gateway from the environment,
+        # and its app's lifespan runs it.
         os.environ.update(
             {
                 "CONTINUUM_HOST": settings.host,
@@ -81,9 +88,29 @@ def serve(args: argparse.Namespace) -> int:
         if settings.config_dir is not None:
             os.environ["CONTINUUM_CONFIG_DIR"] = str(settings.config_dir)
         uvicorn.run("continuum.app:app_from_env", factory=True, workers=settings.workers, **options)
-    else:
-        uvicorn.run(create_app(gateway=gateway), **options)
+        return 0
+    config = uvicorn.Config(create_app_for(gateway), **options)
+    with asyncio.Runner(loop_factory=config.get_loop_factory()) as runner:
+        runner.run(_serve(gateway, uvicorn.Server(config)))
     return 0
+
+
+def create_app_for(gateway: Gateway) -> Any:
+    from continuum.app import create_app
+
+    return create_app(gateway=gateway)
+
+
+async def _serve(gateway: Gateway, http: Any) -> None:
+    """One process: the CLI runs the gateway once and hands it to every listener.
+
+    Uvicorn re-raises the signal that stopped it once it has shut down; a handler of
+    ours receives it, so the gateway still closes (and flushes the ledger) after.
+    """
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda number, frame: None)
+    async with gateway:
+        await http.serve()
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -1,24 +1,27 @@
-"""The one error tree of Continuum.
+"""The one error tree of Continuum, wire-neutral.
 
-Every failure a request can meet is one of these classes. Each class knows the
-HTTP status it maps to, the OpenAI-style ``type`` and ``code`` strings, and whether
-a router may retry the request on another attempt. Doors translate them to their
-wire shape exactly once (see ``continuum.doors.http.errors``).
+Every failure a request can meet is one of these classes. Each class knows its status
+(HTTP's numbers, which the WebSocket and TCP doors reuse as error codes), a stable
+``code`` string, whether a router may retry the request elsewhere, and, for limits, how
+long to wait. Nothing here knows a wire shape: each dialect maps the tree to its own
+once (the OpenAI error object in ``continuum.dialects.openai.errors``).
 
-    ContinuumError                       500 server_error
-    ├── InvalidRequest                   400 invalid_request_error
-    │   ├── MalformedJSON                400   code=invalid_json
-    │   ├── SchemaViolation              422   code=invalid_value (param names the field)
-    │   └── PayloadTooLarge              413   code=payload_too_large
-    ├── AuthenticationFailed             401 invalid_request_error code=invalid_api_key
-    ├── PermissionDenied                 403 permission_error      code=model_not_permitted
-    ├── NotFound                         404 invalid_request_error code=not_found
-    │   └── ModelNotFound                404                       code=model_not_found
-    ├── MethodNotAllowed                 405 invalid_request_error code=method_not_allowed
-    ├── RateLimited                      429 rate_limit_error      code=rate_limit_exceeded
-    ├── UpstreamError                    502 upstream_error        (retryable)
+    ContinuumError                       500 internal_error
+    ├── InternalError                    500 internal_error (a bug; logged with the request id)
+    ├── InvalidRequest                   400 invalid_request
+    │   ├── MalformedJSON                400 invalid_json
+    │   ├── SchemaViolation              422 invalid_value (param names the field)
+    │   └── PayloadTooLarge              413 payload_too_large
+    ├── AuthenticationFailed             401 invalid_api_key
+    ├── PermissionDenied                 403 model_not_permitted
+    ├── NotFound                         404 not_found
+    │   └── ModelNotFound                404 model_not_found
+    ├── MethodNotAllowed                 405 method_not_allowed
+    ├── RateLimited                      429 rate_limit_exceeded (retry_after)
+    ├── ClientClosed                     499 client_closed (the client went away)
+    ├── UpstreamError                    502 upstream_error (retryable)
     │   ├── UpstreamUnavailable          503 (retryable)
-    │   ├── UpstreamRateLimited          429 (retryable)
+    │   ├── UpstreamRateLimited          429 (retryable; retry_after when the upstream said)
     │   ├── UpstreamTimeout              504 (retryable)
     │   └── UpstreamRejected             502 (not retryable: the upstream refused us)
     ├── StateUnavailable                 503 (Redis/database unreachable; fail closed)
@@ -27,14 +30,19 @@ wire shape exactly once (see ``continuum.doors.http.errors``).
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from continuum.core.limits import LimitState
+
 
 class ContinuumError(Exception):
     """Base of every error Continuum raises on purpose."""
 
     status: int = 500
-    type: str = "server_error"
-    code: str | None = "internal_error"
+    code: str = "internal_error"
     retryable: bool = False
+    retry_after: float | None = None  # seconds a client should wait before trying again
 
     def __init__(self, message: str, *, param: str | None = None, code: str | None = None):
         super().__init__(message)
@@ -43,21 +51,13 @@ class ContinuumError(Exception):
         if code is not None:
             self.code = code
 
-    def to_dict(self) -> dict[str, object]:
-        """The OpenAI error object body: ``{"error": {message, type, param, code}}``."""
-        return {
-            "error": {
-                "message": self.message,
-                "type": self.type,
-                "param": self.param,
-                "code": self.code,
-            }
-        }
+
+class InternalError(ContinuumError):
+    """An unexpected failure (a bug): logged with the request id where it happened."""
 
 
 class InvalidRequest(ContinuumError):
     status = 400
-    type = "invalid_request_error"
     code = "invalid_request"
 
 
@@ -77,19 +77,16 @@ class PayloadTooLarge(InvalidRequest):
 
 class AuthenticationFailed(ContinuumError):
     status = 401
-    type = "invalid_request_error"
     code = "invalid_api_key"
 
 
 class PermissionDenied(ContinuumError):
     status = 403
-    type = "permission_error"
     code = "model_not_permitted"
 
 
 class NotFound(ContinuumError):
     status = 404
-    type = "invalid_request_error"
     code = "not_found"
 
 
@@ -99,25 +96,39 @@ class ModelNotFound(NotFound):
 
 class MethodNotAllowed(ContinuumError):
     status = 405
-    type = "invalid_request_error"
     code = "method_not_allowed"
 
 
 class RateLimited(ContinuumError):
+    """A limit refused the request. ``states`` are the caller's limits at that moment."""
+
     status = 429
-    type = "rate_limit_error"
     code = "rate_limit_exceeded"
 
-    def __init__(self, message: str, *, retry_after: float, param: str | None = None):
+    def __init__(
+        self,
+        message: str,
+        *,
+        retry_after: float,
+        param: str | None = None,
+        states: tuple[LimitState, ...] = (),
+    ):
         super().__init__(message, param=param)
         self.retry_after = retry_after
+        self.states = states
+
+
+class ClientClosed(ContinuumError):
+    """The client went away before the answer was complete (recorded as 499, as nginx does)."""
+
+    status = 499
+    code = "client_closed"
 
 
 class UpstreamError(ContinuumError):
     """The provider behind a model failed; safe to retry elsewhere unless a subclass says no."""
 
     status = 502
-    type = "upstream_error"
     code = "upstream_error"
     retryable = True
 
@@ -130,6 +141,10 @@ class UpstreamUnavailable(UpstreamError):
 class UpstreamRateLimited(UpstreamError):
     status = 429
     code = "upstream_rate_limited"
+
+    def __init__(self, message: str, *, retry_after: float | None = None):
+        super().__init__(message)
+        self.retry_after = retry_after
 
 
 class UpstreamTimeout(UpstreamError):

@@ -42,6 +42,13 @@ def _flag(env: Mapping[str, str], key: str) -> bool:
 
 @dataclass(frozen=True, slots=True)
 class Settings:
+    """Everything the gateway reads from its environment, validated once at start.
+
+    Providers read their customary variables (``OPENAI_API_KEY``, ``OLLAMA_BASE_URL``,
+    ``LLAMA_*``, ...) from ``environ`` in their own folders; this class knows none of them.
+    Tests build settings from a mapping (``Settings.from_env({...}, **overrides)``).
+    """
+
     host: str = "127.0.0.1"
     port: int = 8080
     config_dir: Path | None = None
@@ -50,15 +57,6 @@ class Settings:
     workers: int = 1
     max_body_bytes: int = DEFAULT_MAX_BODY
     cors_origins: tuple[str, ...] = ()
-    # Providers' customary variables, honoured as they are.
-    openai_api_key: str | None = None
-    openai_base_url: str = "https://api.openai.com/v1"
-    anthropic_api_key: str | None = None
-    anthropic_base_url: str = "https://api.anthropic.com"
-    ollama_base_url: str = "http://localhost:11434"
-    llama_base_url: str | None = None
-    llama_api_key: str | None = None
-    llama_models: tuple[str, ...] = ()
     # Route unknown "claude-*" / "gpt-*" / "o1…" names by prefix (off: typos stay 404s).
     prefix_routing: bool = False
     # Resilience defaults (models.yml may override retries per model).
@@ -98,16 +96,6 @@ class Settings:
             max_body_bytes=_int(env, "CONTINUUM_MAX_BODY_BYTES", DEFAULT_MAX_BODY, 1024, 1 << 30),
             cors_origins=tuple(
                 o.strip() for o in env.get("CONTINUUM_CORS_ORIGINS", "").split(",") if o.strip()
-            ),
-            openai_api_key=env.get("OPENAI_API_KEY") or None,
-            openai_base_url=env.get("OPENAI_BASE_URL") or "https://api.openai.com/v1",
-            anthropic_api_key=env.get("ANTHROPIC_API_KEY") or None,
-            anthropic_base_url=env.get("ANTHROPIC_BASE_URL") or "https://api.anthropic.com",
-            ollama_base_url=env.get("OLLAMA_BASE_URL") or "http://localhost:11434",
-            llama_base_url=env.get("LLAMA_BASE_URL") or None,
-            llama_api_key=env.get("LLAMA_API_KEY") or None,
-            llama_models=tuple(
-                m.strip() for m in env.get("LLAMA_MODELS", "").split(",") if m.strip()
             ),
             prefix_routing=_flag(env, "CONTINUUM_PREFIX_ROUTING"),
             retries=_int(env, "CONTINUUM_RETRIES", 1, 0, 10),

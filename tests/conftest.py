@@ -100,9 +100,14 @@ def database_settings(
     asyncio.run(drop())
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[object]:
-    """Headless Chromium (Playwright ``Browser``); see tests/browser.py."""
+    """Headless Chromium (Playwright ``Browser``); see tests/browser.py.
+
+    Module-scoped: Playwright's sync API runs an event loop in this thread while it is
+    open, so a module that uses it must hold only sync tests, and it is closed before
+    the next module's async tests run.
+    """
     from tests.browser import chromium
 
     with chromium() as launched:

@@ -7,11 +7,9 @@ replica is honoured by every replica within ``ttl`` (0.5 s: inside the promised 
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
-
 from continuum.auth.keys import StaticKeys, digest
 from continuum.auth.store import KeyInfo, KeyStore
+from continuum.core.clock import Clock, SystemClock
 from continuum.core.context import Principal
 from continuum.errors import AuthenticationFailed
 
@@ -19,21 +17,27 @@ MAX_CACHED = 100_000
 
 
 class KeyChain:
+    """The key chain (the pipeline's ``Authenticator``): static keys, then run-time keys.
+
+    Static keys are ``users.yml``'s, the admin key and the sample credential, checked in
+    memory; run-time keys come from the ``KeyStore`` through a short cache.
+    """
+
     def __init__(
         self,
         static: StaticKeys,
         store: KeyStore,
         ttl: float = 0.5,
-        clock: Callable[[], float] = time.monotonic,
+        clock: Clock | None = None,
     ):
         self._static = static
         self._store = store
         self._ttl = ttl
-        self._clock = clock
+        self._clock = clock or SystemClock()
         self._cache: dict[str, tuple[float, KeyInfo | None]] = {}
 
     async def _lookup(self, credential: str) -> KeyInfo | None:
-        now = self._clock()
+        now = self._clock.monotonic()
         wanted = digest(credential).hex()  # the cache, too, never holds a key
         cached = self._cache.get(wanted)
         if cached is not None and now - cached[0] < self._ttl:
@@ -53,7 +57,7 @@ class KeyChain:
         info = await self._lookup(credential)
         if info is None:
             raise AuthenticationFailed("Incorrect API key provided.")
-        if not info.active(time.time()):
+        if not info.active(self._clock.time()):
             state = "revoked" if info.revoked is not None else "expired"
             raise AuthenticationFailed(f"This API key has been {state}.", code=f"key_{state}")
         return info.principal()

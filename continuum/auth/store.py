@@ -13,7 +13,7 @@ from sqlalchemy import insert, select, update
 from continuum.auth.keys import digest
 from continuum.core.context import Principal
 from continuum.core.limits import parse_rate_limits
-from continuum.store.database import Database
+from continuum.store.database import Database, state_errors
 from continuum.store.tables import api_keys
 
 
@@ -74,6 +74,8 @@ def _info(row: Any) -> KeyInfo:
 
 
 class KeyStore:
+    """Run-time keys in the SQL database; a database that cannot answer is ``StateUnavailable``."""
+
     def __init__(self, database: Database):
         self._db = database
 
@@ -103,28 +105,33 @@ class KeyStore:
             "expires": expires,
             "revoked": None,
         }
-        async with self._db.engine.begin() as conn:
-            await conn.execute(insert(api_keys).values(**row))
+        with state_errors("the key store"):
+            async with self._db.engine.begin() as conn:
+                await conn.execute(insert(api_keys).values(**row))
         info = await self.get(key_id)
         assert info is not None
         return key, info
 
     async def get(self, key_id: str) -> KeyInfo | None:
-        async with self._db.engine.connect() as conn:
-            row = (await conn.execute(select(api_keys).where(api_keys.c.id == key_id))).first()
+        with state_errors("the key store"):
+            async with self._db.engine.connect() as conn:
+                row = (await conn.execute(select(api_keys).where(api_keys.c.id == key_id))).first()
         return None if row is None else _info(row)
 
     async def find(self, key: str) -> KeyInfo | None:
         return await self.find_digest(digest(key).hex())
 
     async def find_digest(self, wanted: str) -> KeyInfo | None:
-        async with self._db.engine.connect() as conn:
-            row = (await conn.execute(select(api_keys).where(api_keys.c.digest == wanted))).first()
+        with state_errors("the key store"):
+            async with self._db.engine.connect() as conn:
+                query = select(api_keys).where(api_keys.c.digest == wanted)
+                row = (await conn.execute(query)).first()
         return None if row is None else _info(row)
 
     async def list(self) -> list[KeyInfo]:
-        async with self._db.engine.connect() as conn:
-            rows = (await conn.execute(select(api_keys).order_by(api_keys.c.created))).all()
+        with state_errors("the key store"):
+            async with self._db.engine.connect() as conn:
+                rows = (await conn.execute(select(api_keys).order_by(api_keys.c.created))).all()
         return [_info(row) for row in rows]
 
     async def update(self, key_id: str, **changes: Any) -> KeyInfo | None:
@@ -136,8 +143,10 @@ class KeyStore:
         if "permissions" in values and values["permissions"] is not None:
             values["permissions"] = orjson.dumps(values["permissions"]).decode()
         if values:
-            async with self._db.engine.begin() as conn:
-                await conn.execute(update(api_keys).where(api_keys.c.id == key_id).values(**values))
+            with state_errors("the key store"):
+                async with self._db.engine.begin() as conn:
+                    query = update(api_keys).where(api_keys.c.id == key_id).values(**values)
+                    await conn.execute(query)
         return await self.get(key_id)
 
     async def revoke(self, key_id: str) -> KeyInfo | None:

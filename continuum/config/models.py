@@ -13,9 +13,8 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from continuum.config.files import load_yaml
+from continuum.core.routes import Deployment, ModelRoute
 from continuum.errors import ConfigError
-from continuum.routing.table import Deployment, ModelRoute
-from continuum.settings import Settings
 
 FIX = "see docs/configuration.md#modelsyml; each model needs an id and a provider or deployments"
 
@@ -111,20 +110,6 @@ def load_models(path: Path, providers: Iterable[str]) -> list[ModelRoute]:
                 )
         routes[entry.id] = entry.route()
     return list(routes.values())
-
-
-def llama_routes(settings: Settings) -> list[ModelRoute]:
-    """Seed 004's generic upstream: ``LLAMA_MODELS`` served by the OpenAI-compatible server
-    at ``LLAMA_BASE_URL`` (with ``LLAMA_API_KEY``), each under its own id."""
-    if not settings.llama_base_url:
-        return []
-    options: dict[str, Any] = {"base_url": settings.llama_base_url}
-    if settings.llama_api_key:
-        options["api_key"] = settings.llama_api_key
-    return [
-        ModelRoute(model, (Deployment("openai", model, options),), owned_by="llama")
-        for model in settings.llama_models
-    ]
 
 
 def default_routes() -> list[ModelRoute]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 
-from continuum.core.limits import RateLimit
+from continuum.core.limits import LimitState, RateLimit
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,18 +26,21 @@ class Principal:
 
 @dataclass(slots=True)
 class RequestContext:
-    """Per-request state a door creates and the pipeline fills in.
+    """One request as the pipeline sees it, whichever door it came through.
 
-    ``response_headers`` lets policy (rate limits) add headers the door must send.
-    ``user_id`` is the end user a door without keys names in its body (seed 001).
+    A door makes it with ``Pipeline.open``. ``door`` names the door in the usage ledger;
+    ``user_id`` is the end user a door without keys names in its body (seed 001);
+    ``limits`` is filled in when the request is admitted, as data each door renders its
+    own way (headers, error fields).
     """
 
     request_id: str
     principal: Principal
+    door: str = "http"
     client: str | None = None
-    started: float = field(default_factory=time.perf_counter)
-    response_headers: dict[str, str] = field(default_factory=dict)
     user_id: str | None = None
+    started: float = field(default_factory=time.perf_counter)
+    limits: tuple[LimitState, ...] = ()
 
     @property
     def subject(self) -> str:

@@ -6,6 +6,7 @@ Accepted forms, one limit each: ``"100/minute"`` (requests), ``"100 requests/min
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass, field
 from typing import Literal
@@ -33,6 +34,35 @@ class RateLimit:
 
     def __str__(self) -> str:
         return self.label
+
+
+@dataclass(slots=True)
+class LimitState:
+    """What one limit looks like to the caller right now: data each door renders its own way
+    (``x-ratelimit-*`` headers over HTTP, fields of a WebSocket or TCP error)."""
+
+    limit: RateLimit
+    remaining: int
+    reset: float  # seconds until the limit is fully available again
+
+    @property
+    def used(self) -> int:
+        return self.limit.amount - self.remaining
+
+
+def duration(seconds: float) -> str:
+    """OpenAI's reset format: ``250ms``, ``6s``, ``1m30s``, ``2h0m0s``."""
+    seconds = round(seconds, 3)  # 360.00000000001 is 6m0s, not 6m1s
+    if seconds < 1:
+        return f"{max(0, math.ceil(seconds * 1000))}ms"
+    whole = math.ceil(seconds)
+    hours, rest = divmod(whole, 3600)
+    minutes, secs = divmod(rest, 60)
+    if hours:
+        return f"{hours}h{minutes}m{secs}s"
+    if minutes:
+        return f"{minutes}m{secs}s"
+    return f"{secs}s"
 
 
 def parse_rate_limit(text: object) -> RateLimit:

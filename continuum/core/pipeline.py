@@ -1,54 +1,86 @@
 """The whole data path of a chat, in one place.
 
-    authenticate ─► authorize model ─► reserve limits ─► route ─► provider events
-        ─► settle limits ─► record usage
+    open (authenticate, request id) ─► authorize model ─► reserve limits ─► route
+        ─► provider events ─► settle limits ─► record usage
 
-Doors call ``authenticate`` and then ``chat``; everything between the wire formats
-happens here, against Protocols only.
+Doors call ``open`` and then ``chat``; everything between the wire formats happens
+here, against Protocols only (``core/ports.py``).
 """
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import time
 from collections.abc import AsyncGenerator
 
 from continuum.core.context import Principal, RequestContext
 from continuum.core.events import ErrorEvent, Event, TextDelta, ToolCallDelta, Usage
-from continuum.core.ports import Authenticator, Ledger, Limiter, UsageRecord
+from continuum.core.ids import RequestIds
+from continuum.core.ports import Authenticator, Ledger, Limiter, Router, Routes, UsageRecord
+from continuum.core.routes import Deployment, ModelRoute
 from continuum.core.types import ChatRequest
-from continuum.errors import ContinuumError, ModelNotFound, PermissionDenied
-from continuum.routing.router import Router
-from continuum.routing.table import Deployment, ModelRoute, RoutingTable
+from continuum.errors import ContinuumError, InternalError, ModelNotFound, PermissionDenied
 
 # Without max_tokens we still have to reserve something; real usage settles it.
 DEFAULT_COMPLETION_ESTIMATE = 256
 
+log = logging.getLogger("continuum.pipeline")
+
+
+def estimate_prompt_tokens(request: ChatRequest) -> int:
+    """A cheap guess (4 characters a token, plus message framing)."""
+    return sum(len(m.text) for m in request.messages) // 4 + 4 * len(request.messages)
+
 
 def estimate_tokens(request: ChatRequest) -> int:
-    """A cheap upper-bound guess (4 characters a token) used only to reserve limits."""
-    chars = sum(len(m.text) for m in request.messages)
+    """An upper-bound guess of a whole request, used only to reserve limits."""
     completion = request.params.max_tokens or DEFAULT_COMPLETION_ESTIMATE
-    return chars // 4 + 4 * len(request.messages) + completion * request.params.n
+    return estimate_prompt_tokens(request) + completion * request.params.n
 
 
 class Pipeline:
+    """Serves chats for every door: authentication, permissions, limits, routing, usage.
+
+    One instance per gateway. It holds no per-request state: each request's state lives
+    in its ``RequestContext`` and in the generator ``chat`` returns.
+    """
+
     def __init__(
         self,
         *,
         authenticator: Authenticator,
-        table: RoutingTable,
+        table: Routes,
         router: Router,
         limiter: Limiter,
         ledger: Ledger,
+        ids: RequestIds | None = None,
     ):
         self._authenticator = authenticator
         self.table = table
         self._router = router
         self._limiter = limiter
         self._ledger = ledger
+        self._ids = ids or RequestIds()
 
     async def authenticate(self, credential: str | None) -> Principal:
         return await self._authenticator.authenticate(credential)
+
+    async def open(
+        self,
+        credential: str | None,
+        *,
+        door: str,
+        prefix: str,
+        client: str | None = None,
+        user_id: str | None = None,
+    ) -> RequestContext:
+        """Authenticate a caller and start one request: its context, with a fresh id."""
+        principal = await self._authenticator.authenticate(credential)
+        return RequestContext(self._ids.new(prefix), principal, door, client, user_id)
+
+    def new_id(self, prefix: str) -> str:
+        return self._ids.new(prefix)
 
     def visible_models(self, principal: Principal) -> list[ModelRoute]:
         return [route for route in self.table.routes() if principal.may_use(route.id)]
@@ -73,33 +105,46 @@ class Pipeline:
 
         Failures before the first event raise from the first ``anext`` so a door can
         still answer with a status code; later failures arrive as an ``ErrorEvent``.
+        Whatever way the stream ends, the limits are settled and one usage record is
+        written: with the upstream's usage when it came, else with the tokens relayed
+        (a client that leaves early pays for what it was sent).
         """
         route = self.authorize(ctx.principal, request.model)
         served_by: list[Deployment] = []
         usage: Usage | None = None
         ttft: float | None = None
+        deltas = 0
         status, error_code = 200, None
         try:
             async with self._limiter.reserve(ctx, estimate_tokens(request)) as reservation:
                 try:
                     async for event in self._router.stream(route, request, served_by):
-                        if ttft is None and isinstance(event, TextDelta | ToolCallDelta):
-                            ttft = time.perf_counter() - ctx.started
-                        elif isinstance(event, Usage):
-                            usage = event
-                        elif isinstance(event, ErrorEvent):
-                            status, error_code = event.error.status, event.error.code
+                        kind = event.__class__
+                        if kind is TextDelta or kind is ToolCallDelta:
+                            deltas += 1
+                            if ttft is None:
+                                ttft = time.perf_counter() - ctx.started
+                        elif kind is Usage:
+                            usage = event  # type: ignore[assignment]
+                        elif kind is ErrorEvent:
+                            error = event.error  # type: ignore[union-attr]
+                            status, error_code = error.status, error.code
                         yield event
                 finally:
-                    if usage is not None:
-                        reservation.settle(usage.total_tokens)
+                    if usage is None and deltas:
+                        usage = Usage(estimate_prompt_tokens(request), deltas)
+                    reservation.settle(usage.total_tokens if usage is not None else 0)
         except ContinuumError as error:
             status, error_code = error.status, error.code
             raise
-        except BaseException:
-            # Cancelled or closed early: the client went away (499, as nginx logs it).
-            status, error_code = 499, "client_closed"
+        except (asyncio.CancelledError, GeneratorExit):
+            if status == 200:  # the client went away (499, as nginx logs it)
+                status, error_code = 499, "client_closed"
             raise
+        except Exception as error:
+            status, error_code = 500, InternalError.code
+            log.exception("request %s: unexpected failure", ctx.request_id)
+            raise InternalError("The server had an error while processing your request.") from error
         finally:
             self._record(ctx, request, served_by, usage, ttft, status, error_code)
 
@@ -127,5 +172,6 @@ class Pipeline:
                 status=status,
                 error_code=error_code,
                 created=time.time(),
+                door=ctx.door,
             )
         )

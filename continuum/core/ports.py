@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncGenerator
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from typing import Protocol
 
 from continuum.core.context import Principal, RequestContext
+from continuum.core.events import Event
+from continuum.core.limits import LimitState
+from continuum.core.routes import Deployment, ModelRoute
+from continuum.core.types import ChatRequest
 
 
 class Authenticator(Protocol):
@@ -25,8 +30,17 @@ class Limiter(Protocol):
     def reserve(
         self, ctx: RequestContext, estimated_tokens: int
     ) -> AbstractAsyncContextManager[Reservation]:
-        """Take one request and an estimate of tokens, or raise ``RateLimited``."""
+        """Take one request and an estimate of tokens, or raise ``RateLimited``.
+
+        On admission the limiter stores the caller's limit states in ``ctx.limits``.
+        """
         ...
+
+    async def stats(self, who: str | None = None) -> dict[str, list[LimitState]]:
+        """Current use per identity (of one identity when ``who`` is given)."""
+        ...
+
+    async def aclose(self) -> None: ...
 
 
 @dataclass(slots=True)
@@ -45,9 +59,34 @@ class UsageRecord:
     status: int
     error_code: str | None
     created: float
+    door: str = "http"
 
 
 class Ledger(Protocol):
     def record(self, entry: UsageRecord) -> None:
         """Queue one record; must not block the request."""
+        ...
+
+
+class Routes(Protocol):
+    """The routing table: public model ids in configuration order."""
+
+    def get(self, model: str) -> ModelRoute:
+        """The route of ``model`` or ``ModelNotFound``."""
+        ...
+
+    def routes(self) -> list[ModelRoute]: ...
+
+
+class Router(Protocol):
+    def stream(
+        self,
+        route: ModelRoute,
+        request: ChatRequest,
+        attempt: list[Deployment] | None = None,
+    ) -> AsyncGenerator[Event, None]:
+        """The events of the first deployment that answers; ``attempt`` gets that deployment.
+
+        Failures before the first event raise; failures after it are ``ErrorEvent``\\ s.
+        """
         ...

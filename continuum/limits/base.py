@@ -6,9 +6,9 @@ from types import TracebackType
 from typing import Protocol
 
 from continuum.core.context import RequestContext
-from continuum.core.limits import RateLimit
+from continuum.core.limits import LimitState, RateLimit, duration
 from continuum.errors import RateLimited
-from continuum.limits.gcra import LimitState, cost, duration, headers
+from continuum.limits.gcra import cost
 
 
 def identity(ctx: RequestContext) -> str:
@@ -25,9 +25,12 @@ def split_key(prefix: str, key: str) -> tuple[str, str]:
     return who, limit
 
 
-def refused(limit: RateLimit, wait: float) -> RateLimited:
+def refused(limit: RateLimit, wait: float, states: list[LimitState]) -> RateLimited:
+    """The 429 of ``limit``; ``states`` are all the caller's limits as they stand (unchanged)."""
     return RateLimited(
-        f"Rate limit reached: {limit}. Try again in {duration(wait)}.", retry_after=wait
+        f"Rate limit reached: {limit}. Try again in {duration(wait)}.",
+        retry_after=wait,
+        states=tuple(states),
     )
 
 
@@ -63,7 +66,7 @@ class Reservation:
         if limits:
             self._costs = [cost(limit, self._estimate) for limit in limits]
             states = await self._backend.take(identity(self._ctx), limits, self._costs)
-            self._ctx.response_headers.update(headers(states))
+            self._ctx.limits = tuple(states)
         return self
 
     async def __aexit__(
@@ -76,7 +79,8 @@ class Reservation:
         token_limits = [i for i, limit in enumerate(limits) if limit.kind == "tokens"]
         if not token_limits:
             return
-        # A request that produced no usage (it failed) gives its reserved tokens back.
+        # The pipeline settles every request: with real usage, with what was relayed to a
+        # client that left early, or with 0 when nothing was produced (the estimate is refunded).
         used = self._used or 0
         deltas = [used - self._costs[i] for i in token_limits]
         if any(deltas):

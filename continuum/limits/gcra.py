@@ -11,22 +11,8 @@ The Redis limiter runs the same arithmetic in Lua (``redis_scripts.py``).
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 
-from continuum.core.limits import RateLimit
-
-
-@dataclass(slots=True)
-class LimitState:
-    """What a limit looks like to the caller right now (for headers and stats)."""
-
-    limit: RateLimit
-    remaining: int
-    reset: float  # seconds until the limit is fully available again
-
-    @property
-    def used(self) -> int:
-        return self.limit.amount - self.remaining
+from continuum.core.limits import LimitState, RateLimit
 
 
 def interval(limit: RateLimit) -> float:
@@ -50,35 +36,6 @@ def state(tat: float, now: float, limit: RateLimit) -> LimitState:
     backlog = max(tat - now, 0.0)
     remaining = math.floor((limit.window_seconds - backlog) / interval(limit) + EPSILON)
     return LimitState(limit, max(0, min(limit.amount, remaining)), backlog)
-
-
-def duration(seconds: float) -> str:
-    """OpenAI's reset format: ``250ms``, ``6s``, ``1m30s``, ``2h0m0s``."""
-    seconds = round(seconds, 3)  # 360.00000000001 is 6m0s, not 6m1s
-    if seconds < 1:
-        return f"{max(0, math.ceil(seconds * 1000))}ms"
-    whole = math.ceil(seconds)
-    hours, rest = divmod(whole, 3600)
-    minutes, secs = divmod(rest, 60)
-    if hours:
-        return f"{hours}h{minutes}m{secs}s"
-    if minutes:
-        return f"{minutes}m{secs}s"
-    return f"{secs}s"
-
-
-def headers(states: list[LimitState]) -> dict[str, str]:
-    """``x-ratelimit-*`` headers from the tightest request limit and the tightest token limit."""
-    out: dict[str, str] = {}
-    for kind in ("requests", "tokens"):
-        mine = [s for s in states if s.limit.kind == kind]
-        if not mine:
-            continue
-        tightest = min(mine, key=lambda s: (s.remaining / s.limit.amount, -s.reset))
-        out[f"x-ratelimit-limit-{kind}"] = str(tightest.limit.amount)
-        out[f"x-ratelimit-remaining-{kind}"] = str(tightest.remaining)
-        out[f"x-ratelimit-reset-{kind}"] = duration(tightest.reset)
-    return out
 
 
 def cost(limit: RateLimit, estimated_tokens: int) -> int:

@@ -15,32 +15,40 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from continuum.core.context import RequestContext
-from continuum.core.limits import RateLimit, parse_rate_limit
+from continuum.core.limits import LimitState, RateLimit, parse_rate_limit
 from continuum.errors import StateUnavailable
 from continuum.limits import gcra
 from continuum.limits.base import Reservation, refused, split_key, state_key
 
 # KEYS: one per limit. ARGV: for each limit, interval (s), window (s), cost.
-# Returns {refused_index (0 = admitted), wait_or_now, tat1, tat2, ...} as strings.
+# Returns {refused_index (0 = admitted), wait (0 when admitted), now, tat1, tat2, ...} as
+# strings: the new TATs when admitted, the unchanged ones when refused (for the 429's headers).
 TAKE = """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) + tonumber(t[2]) / 1e6
-local tats = {}
+local olds, tats = {}, {}
+local refused, waited = 0, 0
 for i, key in ipairs(KEYS) do
   local interval = tonumber(ARGV[3 * i - 2])
   local window = tonumber(ARGV[3 * i - 1])
   local cost = tonumber(ARGV[3 * i])
   local tat = tonumber(redis.call('GET', key) or now)
+  olds[i] = tat
   if tat < now then tat = now end
   local new_tat = tat + cost * interval
   local wait = new_tat - window - now
-  if wait > 1e-6 then return {i, string.format('%.17g', wait)} end  -- slack: gcra.EPSILON
+  if refused == 0 and wait > 1e-6 then refused, waited = i, wait end  -- slack: gcra.EPSILON
   tats[i] = new_tat
 end
-local out = {0, string.format('%.17g', now)}
+local out = {refused, string.format('%.17g', waited), string.format('%.17g', now)}
 for i, key in ipairs(KEYS) do
-  redis.call('SET', key, string.format('%.17g', tats[i]), 'PXAT', math.ceil(tats[i] * 1000) + 1000)
-  out[i + 2] = string.format('%.17g', tats[i])
+  if refused == 0 then
+    local text = string.format('%.17g', tats[i])
+    redis.call('SET', key, text, 'PXAT', math.ceil(tats[i] * 1000) + 1000)
+    out[i + 3] = text
+  else
+    out[i + 3] = string.format('%.17g', olds[i])
+  end
 end
 return out
 """
@@ -68,6 +76,8 @@ def _glob_escape(text: str) -> str:
 
 
 class RedisLimiter:
+    """GCRA limits in Redis, exact across every replica and worker (one Lua call per check)."""
+
     def __init__(self, client: Redis, prefix: str = "continuum:rl:"):
         self._client = client
         self._prefix = prefix
@@ -79,7 +89,7 @@ class RedisLimiter:
 
     async def take(
         self, who: str, limits: tuple[RateLimit, ...], costs: list[int]
-    ) -> list[gcra.LimitState]:
+    ) -> list[LimitState]:
         keys = [state_key(self._prefix, who, limit) for limit in limits]
         args: list[Any] = []
         for limit, cost in zip(limits, costs, strict=True):
@@ -88,13 +98,13 @@ class RedisLimiter:
             reply = await self._take(keys=keys, args=args)
         except RedisError as error:
             raise StateUnavailable(f"rate limits are unavailable: {type(error).__name__}") from None
-        index = int(reply[0])
-        if index:
-            raise refused(limits[index - 1], float(reply[1]))
-        now = float(reply[1])
-        return [
-            gcra.state(float(tat), now, limit) for tat, limit in zip(reply[2:], limits, strict=True)
+        index, now = int(reply[0]), float(reply[2])
+        states = [
+            gcra.state(float(tat), now, limit) for tat, limit in zip(reply[3:], limits, strict=True)
         ]
+        if index:
+            raise refused(limits[index - 1], float(reply[1]), states)
+        return states
 
     async def adjust(self, who: str, limits: list[RateLimit], deltas: list[int]) -> None:
         keys = [state_key(self._prefix, who, limit) for limit in limits]
@@ -105,7 +115,7 @@ class RedisLimiter:
         with contextlib.suppress(RedisError):
             await self._adjust(keys=keys, args=args)
 
-    async def stats(self, who: str | None = None) -> dict[str, list[gcra.LimitState]]:
+    async def stats(self, who: str | None = None) -> dict[str, list[LimitState]]:
         pattern = f"{self._prefix}{_glob_escape(who)}|*" if who is not None else f"{self._prefix}*"
         keys = [key async for key in self._client.scan_iter(match=pattern, count=500)]
         if not keys:
@@ -115,7 +125,7 @@ class RedisLimiter:
             pipe.mget(keys)
             (seconds, micros), values = await pipe.execute()
         now = seconds + micros / 1e6
-        out: dict[str, list[gcra.LimitState]] = {}
+        out: dict[str, list[LimitState]] = {}
         for key, value in zip(keys, values, strict=True):
             if value is None or float(value) <= now:
                 continue  # gone, or fully refilled

@@ -9,7 +9,7 @@ from continuum.core.events import Event
 from continuum.core.types import ChatRequest
 
 if TYPE_CHECKING:
-    from continuum.routing.table import Deployment
+    from continuum.core.routes import Deployment
 
 
 class Provider(Protocol):

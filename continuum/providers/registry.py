@@ -2,25 +2,30 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 
-from continuum.providers.anthropic import AnthropicProvider
+from continuum.core.routes import ModelRoute
+from continuum.providers import anthropic, local, ollama, openai
 from continuum.providers.base import Provider
-from continuum.providers.local import LocalProvider
-from continuum.providers.ollama import OllamaProvider
-from continuum.providers.openai import OpenAIProvider
+from continuum.providers.spec import ProviderSpec
+from continuum.routing.table import PrefixRule
 from continuum.settings import Settings
 
-ProviderFactory = Callable[[Settings], Provider]
-
-BUILTIN: dict[str, ProviderFactory] = {
-    "local": lambda settings: LocalProvider(),
-    "openai": OpenAIProvider,
-    "ollama": OllamaProvider,
-    "anthropic": AnthropicProvider,
+BUILTIN: dict[str, ProviderSpec] = {
+    spec.name: spec for spec in (local.SPEC, openai.SPEC, ollama.SPEC, anthropic.SPEC)
 }
 
 
 def build(names: Iterable[str], settings: Settings) -> dict[str, Provider]:
     """One instance (one pooled client) per provider type that the routes use."""
-    return {name: BUILTIN[name](settings) for name in sorted(set(names))}
+    return {name: BUILTIN[name].build(settings) for name in sorted(set(names))}
+
+
+def prefix_rules() -> list[PrefixRule]:
+    """Every provider's model-id prefixes, for prefix routing."""
+    return [PrefixRule(p, spec.name) for spec in BUILTIN.values() for p in spec.prefixes]
+
+
+def env_routes(settings: Settings) -> list[ModelRoute]:
+    """Models the providers' own environment variables expose."""
+    return [route for spec in BUILTIN.values() for route in spec.routes(settings)]

@@ -14,6 +14,7 @@ import asyncio
 import time
 from collections.abc import AsyncGenerator, Callable, Mapping
 from dataclasses import dataclass
+from email.utils import parsedate_to_datetime
 from typing import Any
 
 import aiohttp
@@ -60,17 +61,44 @@ def api_key(options: Mapping[str, Any], settings: Settings, default: str | None)
     return default
 
 
-def status_error(status: int, message: str, provider: str) -> ContinuumError:
+StatusErrors = Mapping[int, Callable[[str], ContinuumError]]
+"""A provider's own statuses (Anthropic's 529 "overloaded") and the error each means."""
+
+
+def retry_after_seconds(value: str | None) -> float | None:
+    """``Retry-After`` as seconds: a number, or an HTTP date (RFC 9110 section 10.2.3)."""
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - time.time())
+
+
+def status_error(
+    status: int,
+    message: str,
+    provider: str,
+    statuses: StatusErrors | None = None,
+    retry_after: float | None = None,
+) -> ContinuumError:
     """Map an upstream HTTP error status to the gateway's error tree."""
     text = f"{provider} upstream answered {status}: {message}"
+    if statuses and status in statuses:
+        return statuses[status](text)
     if status in (401, 403):
         # The client did nothing wrong: our credentials for the upstream are bad.
         return UpstreamRejected(
             f"{provider} upstream rejected the gateway's credentials ({status})"
         )
     if status == 429:
-        return UpstreamRateLimited(text)
-    if status in (503, 529):
+        return UpstreamRateLimited(text, retry_after=retry_after)
+    if status == 503:
         return UpstreamUnavailable(text)
     if status in (408, 504):
         return UpstreamTimeout(text)
@@ -94,9 +122,12 @@ def _scrub(text: str, secret: str | None) -> str:
 class Upstream:
     """A pooled client for one provider's upstreams."""
 
-    def __init__(self, provider: str, error_message: ErrorMessage):
+    def __init__(
+        self, provider: str, error_message: ErrorMessage, statuses: StatusErrors | None = None
+    ):
         self.provider = provider
         self._error_message = error_message
+        self._statuses = statuses
         self._session: aiohttp.ClientSession | None = None
 
     @property
@@ -121,7 +152,8 @@ class Upstream:
         except (aiohttp.ClientError, orjson.JSONDecodeError):
             message = None
         text = _scrub(message or response.reason or "error", secret)
-        return status_error(response.status, text[:500], self.provider)
+        wait = retry_after_seconds(response.headers.get("retry-after"))
+        return status_error(response.status, text[:500], self.provider, self._statuses, wait)
 
     async def stream(
         self,

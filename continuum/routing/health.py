@@ -18,6 +18,8 @@ class _State:
 
 
 class Health:
+    """Consecutive failures per deployment, and which deployments are cooling down."""
+
     def __init__(
         self,
         threshold: int = 3,

@@ -8,17 +8,20 @@ with an ``ErrorEvent`` (never a silent truncation, never a replay of sent tokens
 from __future__ import annotations
 
 import asyncio
+import logging
 import random
 import time
 from collections.abc import AsyncGenerator, Mapping
 from dataclasses import dataclass
 
 from continuum.core.events import ErrorEvent, Event
+from continuum.core.routes import Deployment, ModelRoute
 from continuum.core.types import ChatRequest
 from continuum.errors import ContinuumError, UpstreamTimeout, UpstreamUnavailable
 from continuum.providers.base import Provider
 from continuum.routing.health import Health
-from continuum.routing.table import Deployment, ModelRoute
+
+log = logging.getLogger("continuum.routing")
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,6 +42,15 @@ def _option(deployment: Deployment, key: str) -> float | None:
 
 
 class Router:
+    """Runs requests on their routes' deployments (the ``Router`` protocol of ``core/ports.py``).
+
+    Deployment order is weighted and skips those cooling down after failures (``Health``);
+    retryable failures before the first event are retried with backoff (or after the
+    upstream's own ``Retry-After`` when it is short enough), then fall back to the next
+    deployment. Client-visible messages name the public model id; the deployment, whose
+    name carries the upstream's address, goes to the log only.
+    """
+
     def __init__(
         self,
         providers: Mapping[str, Provider],
@@ -73,7 +85,11 @@ class Router:
         return healthy + cooling
 
     async def _first(
-        self, deployment: Deployment, request: ChatRequest, deadline: float | None
+        self,
+        route: ModelRoute,
+        deployment: Deployment,
+        request: ChatRequest,
+        deadline: float | None,
     ) -> tuple[Event | None, AsyncGenerator[Event, None]]:
         """Open one attempt and wait for its first event within the first-token timeout."""
         events = self.provider(deployment).stream_chat(request, deployment)
@@ -90,8 +106,9 @@ class Router:
             return None, events
         except TimeoutError:
             await events.aclose()
+            log.warning("%s sent nothing within %.3g s", deployment.name, limit)
             raise UpstreamTimeout(
-                f"'{deployment.name}' sent nothing within {limit:.3g} s"
+                f"The model '{route.id}' sent nothing within {limit:.3g} s"
             ) from None
         except BaseException:
             await events.aclose()
@@ -115,31 +132,52 @@ class Router:
         deadline = time.monotonic() + timeout if timeout else None
         last_error: ContinuumError | None = None
         for deployment in self.order(route):
+            wait = 0.0
             for tries in range(retries + 1):
                 if tries:
-                    await asyncio.sleep(self.retry.delay(tries - 1, self._rng))
+                    await asyncio.sleep(wait)
                 if deadline is not None and time.monotonic() >= deadline:
-                    raise last_error or UpstreamTimeout(f"'{route.id}' timed out after {timeout} s")
+                    raise last_error or UpstreamTimeout(
+                        f"The model '{route.id}' timed out after {timeout} s"
+                    )
                 try:
-                    first, events = await self._first(deployment, request, deadline)
+                    first, events = await self._first(route, deployment, request, deadline)
                 except ContinuumError as error:
                     if not error.retryable:
                         raise
+                    log.info("%s failed (%s): %s", deployment.name, error.code, error.message)
                     self.health.failed(deployment.name)
                     last_error = error
+                    pause = self._wait(error, tries, deadline)
+                    if pause is None:
+                        break  # the upstream asked for longer than we may wait: next deployment
+                    wait = pause
                     continue
                 self.health.succeeded(deployment.name)
                 if attempt is not None:
                     attempt.append(deployment)
                 if first is None:
                     return
-                async for event in self._relay(first, events, deployment, deadline):
+                async for event in self._relay(route, first, events, deployment, deadline):
                     yield event
                 return
         raise last_error or UpstreamUnavailable(f"no deployment can serve '{route.id}'")
 
+    def _wait(self, error: ContinuumError, tries: int, deadline: float | None) -> float | None:
+        """The pause before the next try: backoff, or the upstream's ``Retry-After`` when it
+        fits in ``backoff_max`` and the deadline (None: do not retry this deployment)."""
+        wait = self.retry.delay(tries, self._rng)
+        if error.retry_after is not None:
+            if error.retry_after > self.retry.backoff_max:
+                return None
+            wait = max(wait, error.retry_after)
+        if deadline is not None and time.monotonic() + wait >= deadline:
+            return None
+        return wait
+
     async def _relay(
         self,
+        route: ModelRoute,
         first: Event,
         events: AsyncGenerator[Event, None],
         deployment: Deployment,
@@ -163,7 +201,9 @@ class Router:
                 except StopAsyncIteration:
                     return
                 except TimeoutError:
-                    yield ErrorEvent(UpstreamTimeout(f"'{deployment.name}' did not finish in time"))
+                    log.warning("%s did not finish in time", deployment.name)
+                    message = f"The model '{route.id}' did not finish in time"
+                    yield ErrorEvent(UpstreamTimeout(message))
                     return
                 yield event
         finally:

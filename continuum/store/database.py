@@ -9,15 +9,38 @@ transaction and a replica that loses the race finds the version already there).
 from __future__ import annotations
 
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import event, insert, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import event, insert, inspect, select
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
-from continuum.store.tables import api_keys, callbacks, metadata, schema_version, usage
+from continuum.errors import StateUnavailable
+from continuum.store.tables import (
+    api_keys,
+    callbacks,
+    file_chunks,
+    files,
+    metadata,
+    schema_version,
+    usage,
+)
+
+
+@contextmanager
+def state_errors(what: str) -> Iterator[None]:
+    """The database driver's failures as ``StateUnavailable`` (503), never a raw 500.
+
+    The one place the SQL layer's exceptions are translated (drivers raise their own
+    ``OSError`` subclasses when the server is gone, SQLAlchemy wraps the rest).
+    """
+    try:
+        yield
+    except (SQLAlchemyError, OSError) as error:
+        raise StateUnavailable(f"{what} is unavailable ({type(error).__name__})") from error
 
 
 async def _v1(conn: AsyncConnection) -> None:
@@ -27,11 +50,28 @@ async def _v1(conn: AsyncConnection) -> None:
 
 
 async def _v2(conn: AsyncConnection) -> None:
+    """The door that served each usage record (databases made before it lack the column)."""
+
+    def add(sync: Any) -> None:
+        if "door" not in {c["name"] for c in inspect(sync).get_columns(usage.name)}:
+            sync.exec_driver_sql(f"ALTER TABLE {usage.name} ADD COLUMN door VARCHAR(32)")
+
+    await conn.run_sync(add)
+
+
+async def _files(conn: AsyncConnection) -> None:
+    # Uploaded files: their metadata, and their contents when kept in the database.
+    await conn.run_sync(
+        lambda sync: metadata.create_all(sync, tables=[files, file_chunks], checkfirst=True)
+    )
+
+
+async def _callbacks(conn: AsyncConnection) -> None:
     # The completion callback outbox (continuum/sessions/callbacks/sql.py).
     await conn.run_sync(lambda sync: metadata.create_all(sync, tables=[callbacks], checkfirst=True))
 
 
-MIGRATIONS: list[Callable[[AsyncConnection], Awaitable[None]]] = [_v1, _v2]
+MIGRATIONS: list[Callable[[AsyncConnection], Awaitable[None]]] = [_v1, _v2, _files, _callbacks]
 
 
 def database_url(url: str | None, data_dir: Path) -> str:
@@ -45,6 +85,8 @@ def database_url(url: str | None, data_dir: Path) -> str:
 
 
 class Database:
+    """The SQL database of one gateway: an async engine and its migrations."""
+
     def __init__(self, url: str, *, schema: str | None = None):
         options: dict[str, Any] = {}
         if url.startswith("postgresql") and schema:

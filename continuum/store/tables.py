@@ -2,7 +2,18 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Column, Float, Index, Integer, MetaData, String, Table, Text
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    Float,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    Text,
+)
 
 metadata = MetaData()
 
@@ -30,6 +41,7 @@ usage = Table(
     Column("error_code", String(64)),
     Column("created", Float, nullable=False),
     Column("day", String(10), nullable=False),  # UTC date, for portable grouping
+    Column("door", String(32)),  # which door served it (http, ws, tcp, ...); migration 2
     Index("continuum_usage_user_day", "user_id", "day"),
 )
 
@@ -48,6 +60,34 @@ api_keys = Table(
     Column("revoked", Float),
 )
 
+# Uploaded files (continuum/files). A row is listed only once its contents are complete:
+# status "processed". "uploading" rows belong to an upload still in progress (or one that
+# died, swept at start once ``touched`` is old).
+files = Table(
+    "continuum_files",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("owner", String(256), nullable=False),
+    Column("filename", Text, nullable=False),
+    Column("purpose", String(64), nullable=False),
+    Column("bytes", BigInteger, nullable=False),
+    Column("created", Float, nullable=False),  # unix time with microseconds: the list order
+    Column("expires", Float),
+    Column("status", String(16), nullable=False),
+    Column("touched", Float, nullable=False),  # last progress of an upload
+    Index("continuum_files_owner_created", "owner", "created", "id"),
+)
+
+# File contents kept in the database itself (the PostgreSQL backend): ordered chunks.
+file_chunks = Table(
+    "continuum_file_chunks",
+    metadata,
+    Column("file_id", String(64), primary_key=True),
+    Column("seq", Integer, primary_key=True),
+    Column("data", LargeBinary, nullable=False),
+)
+
+# Completion callbacks of durable streams (continuum/sessions/callbacks/sql.py).
 callbacks = Table(
     "continuum_callbacks",
     metadata,

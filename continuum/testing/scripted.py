@@ -16,15 +16,17 @@ from collections.abc import AsyncGenerator, Mapping, Sequence
 from dataclasses import dataclass
 
 from continuum.core.events import ErrorEvent, Event, Finish, TextDelta, Usage
+from continuum.core.routes import Deployment
 from continuum.core.types import ChatRequest
 from continuum.errors import ContinuumError
-from continuum.routing.table import Deployment
 
 
 @dataclass(frozen=True, slots=True)
 class Step:
+    """One call's script. ``error`` may be any exception: a non-Continuum one plays a bug."""
+
     text: str = "ok"
-    error: ContinuumError | None = None
+    error: Exception | None = None
     error_after: int | None = None  # tokens sent before ``error`` arrives as an ErrorEvent
     first_delay: float = 0.0
     token_delay: float = 0.0
@@ -34,7 +36,7 @@ def ok(text: str = "ok", token_delay: float = 0.0) -> Step:
     return Step(text=text, token_delay=token_delay)
 
 
-def fail(error: ContinuumError) -> Step:
+def fail(error: Exception) -> Step:
     return Step(error=error)
 
 
@@ -42,7 +44,7 @@ def stall(seconds: float, text: str = "late") -> Step:
     return Step(text=text, first_delay=seconds)
 
 
-def break_after(tokens: int, error: ContinuumError, text: str = "a b c d e f") -> Step:
+def break_after(tokens: int, error: Exception, text: str = "a b c d e f") -> Step:
     return Step(text=text, error=error, error_after=tokens)
 
 
@@ -80,6 +82,8 @@ class ScriptedProvider:
             words = step.text.split(" ")
             for index, word in enumerate(words):
                 if step.error is not None and index == step.error_after:
+                    if not isinstance(step.error, ContinuumError):
+                        raise step.error  # a bug in the middle of a stream
                     yield ErrorEvent(step.error)
                     return
                 if index and step.token_delay:

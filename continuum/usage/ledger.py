@@ -13,6 +13,7 @@ import contextlib
 import logging
 
 from continuum.core.ports import UsageRecord
+from continuum.errors import StateUnavailable
 from continuum.usage.store import UsageStore
 
 log = logging.getLogger("continuum.usage")
@@ -21,8 +22,17 @@ MAX_BACKLOG = 100_000
 
 
 class BatchingLedger:
+    """The usage ledger: ``record`` queues, a writer task inserts in batches.
+
+    A database that cannot be written keeps the records for the next try (up to
+    ``MAX_BACKLOG``) and the gateway keeps serving; ``write_failures`` and ``dropped``
+    count what went wrong, ``backlog`` what waits (for metrics).
+    """
+
     def __init__(self, store: UsageStore, *, interval: float = 0.5, batch: int = 500):
         self.store = store
+        self.write_failures = 0
+        self.dropped = 0
         self._interval = interval
         self._batch = batch
         self._queue: list[UsageRecord] = []
@@ -47,9 +57,16 @@ class BatchingLedger:
         pending, self._queue = self._queue, []
         try:
             await self.store.insert(pending)
-        except Exception:  # the writer's boundary: keep the records, try again later
-            log.exception("usage ledger: writing %d records failed; will retry", len(pending))
-            self._queue = (pending + self._queue)[-MAX_BACKLOG:]
+        except StateUnavailable as error:  # keep the records, try again later
+            self.write_failures += 1
+            log.error("usage ledger: %d records not written (%s); will retry", len(pending), error)
+            kept = pending + self._queue
+            self.dropped += max(0, len(kept) - MAX_BACKLOG)
+            self._queue = kept[-MAX_BACKLOG:]
+
+    @property
+    def backlog(self) -> int:
+        return len(self._queue)
 
     async def _run(self) -> None:
         while not self._closing:

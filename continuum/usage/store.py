@@ -8,7 +8,7 @@ from dataclasses import asdict, dataclass
 from sqlalchemy import func, insert, select
 
 from continuum.core.ports import UsageRecord
-from continuum.store.database import Database
+from continuum.store.database import Database, state_errors
 from continuum.store.tables import usage
 
 
@@ -31,17 +31,21 @@ class Total:
 
 
 class UsageStore:
+    """Usage records in the SQL database; failures are ``StateUnavailable``."""
+
     def __init__(self, database: Database):
         self._db = database
 
     async def insert(self, records: list[UsageRecord]) -> None:
         rows = [asdict(record) | {"day": utc_day(record.created)} for record in records]
-        async with self._db.engine.begin() as conn:
-            await conn.execute(insert(usage), rows)
+        with state_errors("the usage ledger"):
+            async with self._db.engine.begin() as conn:
+                await conn.execute(insert(usage), rows)
 
     async def count(self) -> int:
-        async with self._db.engine.connect() as conn:
-            return int(await conn.scalar(select(func.count()).select_from(usage)) or 0)
+        with state_errors("the usage ledger"):
+            async with self._db.engine.connect() as conn:
+                return int(await conn.scalar(select(func.count()).select_from(usage)) or 0)
 
     async def totals(self, user_id: str | None) -> list[Total]:
         """Totals per user, UTC day and model; of one user unless ``user_id`` is ``None``."""
@@ -59,6 +63,7 @@ class UsageStore:
         )
         if user_id is not None:
             query = query.where(usage.c.user_id == user_id)
-        async with self._db.engine.connect() as conn:
-            rows = (await conn.execute(query)).all()
+        with state_errors("the usage ledger"):
+            async with self._db.engine.connect() as conn:
+                rows = (await conn.execute(query)).all()
         return [Total(r[0], r[1], r[2], int(r[3]), int(r[4] or 0), int(r[5] or 0)) for r in rows]

@@ -11,8 +11,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from continuum.app import create_app
+from continuum.core.ids import RequestIds
+from continuum.core.limits import LimitState, RateLimit
 from continuum.doors.http.fastpath import HttpApp
-from continuum.doors.http.ids import RequestIds
 from continuum.errors import RateLimited
 from continuum.settings import Settings
 from tests.conftest import FULL_KEY
@@ -40,8 +41,8 @@ async def test_an_unexpected_error_on_a_fast_route_is_a_clean_500(
 
 async def test_a_continuum_error_on_a_fast_route_keeps_its_status_and_headers() -> None:
     async def limited(request: Request) -> Response:
-        request.state.response_headers = {"x-ratelimit-remaining-requests": "0"}
-        raise RateLimited("slow down", retry_after=2.2)
+        state = LimitState(RateLimit(5, 60), remaining=0, reset=2.2)
+        raise RateLimited("slow down", retry_after=2.2, states=(state,))
 
     app = HttpApp()
     app.fast_route("POST", "/limited", limited)
@@ -76,7 +77,8 @@ async def test_chat_through_the_fast_route_and_with_cors(
 
 def test_request_ids_are_well_formed_and_unique() -> None:
     ids = RequestIds()
-    made = {ids.new() for _ in range(10_000)}
+    made = {ids.new("chatcmpl-") for _ in range(10_000)}
     assert len(made) == 10_000
     assert all(re.fullmatch(r"chatcmpl-[0-9a-f]{24}", i) for i in made)
-    assert RequestIds().new() not in made  # another process (seed) starts elsewhere
+    assert RequestIds().new("chatcmpl-") not in made  # another process (seed) starts elsewhere
+    assert re.fullmatch(r"ws-[0-9a-f]{24}", ids.new("ws-"))

@@ -12,6 +12,7 @@ from redis.asyncio import Redis
 
 from continuum.core.context import Principal, RequestContext
 from continuum.core.limits import parse_rate_limits
+from continuum.doors.http.headers import ratelimit_headers
 from continuum.errors import RateLimited
 from continuum.limits.memory import MemoryLimiter
 from continuum.limits.redis import RedisLimiter
@@ -70,13 +71,13 @@ async def test_no_limits_means_no_check_and_no_headers(limiter: Limiter) -> None
     context = ctx()
     for _ in range(50):
         assert await attempt(limiter, context)
-    assert context.response_headers == {}
+    assert context.limits == ()
 
 
 async def test_headers_report_the_tightest_limit(limiter: Limiter) -> None:
     context = ctx("10/minute", "2/second", "1000 tokens/hour")
     assert await attempt(limiter, context, estimate=100, used=100)
-    headers = context.response_headers
+    headers = ratelimit_headers(context.limits)
     assert headers["x-ratelimit-limit-requests"] == "2"
     assert headers["x-ratelimit-remaining-requests"] == "1"
     assert headers["x-ratelimit-reset-requests"].endswith("ms")

@@ -63,6 +63,7 @@ def models_yml(case: ProviderCase, url: str) -> str:
             entry("late", "fake-model::latency=3", extra="    first_token_timeout: 0.3\n"),
             entry("drops", "fake-model::drop_after=5"),
             entry("garbled", "fake-model::malformed_after=4"),
+            entry("misshapen", "fake-model::wrong_shape_after=5"),
             entry("slow", "fake-model::chunk_delay=0.05,chunks=200"),
         ]
     )

@@ -131,7 +131,7 @@ def test_first_token_timeout_is_504(stack: Stack) -> None:
     assert time.monotonic() - started < 2.5
 
 
-@pytest.mark.parametrize("model", ["drops", "garbled"])
+@pytest.mark.parametrize("model", ["drops", "garbled", "misshapen"])
 def test_mid_stream_failure_is_an_error_not_a_truncation(stack: Stack, model: str) -> None:
     stream = stack.client.chat.completions.create(
         model=model,

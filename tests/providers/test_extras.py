@@ -8,10 +8,10 @@ import openai
 import pytest
 
 from continuum.app import build_gateway, create_app
-from continuum.config.models import llama_routes
+from continuum.core.routes import Deployment
 from continuum.errors import UpstreamRejected
 from continuum.providers.openai import OpenAIProvider
-from continuum.routing.table import Deployment
+from continuum.providers.openai.llama import llama_routes
 from continuum.settings import Settings
 from continuum.testing.fake_upstream import fake_openai
 from continuum.testing.server import serve_in_thread
@@ -87,7 +87,7 @@ async def test_refused_connection_and_total_timeout(provider_name: str) -> None:
     from continuum.testing.server import free_port
 
     settings = Settings.from_env({})
-    provider = registry.BUILTIN[provider_name](settings)
+    provider = registry.BUILTIN[provider_name].build(settings)
     request = ChatRequest("m", (Message("user", "a b c d e f"),))
     suffix = "/v1" if provider_name == "openai" else ""
     refused = Deployment(

@@ -17,6 +17,7 @@ import pytest
 
 from continuum.app import create_app
 from continuum.settings import Settings
+from continuum.testing.clock import ManualClock
 from continuum.testing.fake_upstream import FakeUpstream, Fault
 from continuum.testing.server import serve_in_thread
 from tests.providers.conftest import CASES, GATEWAY_KEY, UPSTREAM_KEY, USERS
@@ -30,6 +31,7 @@ class Pair:
     primary: FakeUpstream
     backup: FakeUpstream
     client: openai.OpenAI
+    clock: ManualClock
 
     def counts(self) -> tuple[int, int]:
         return len(self.primary.recorder.requests), len(self.backup.recorder.requests)
@@ -70,9 +72,10 @@ def pair(
             data_dir=Path(config),
             cooldown_seconds=COOLDOWN,
         )
-        with serve_in_thread(create_app(settings)) as url:
+        clock = ManualClock()
+        with serve_in_thread(create_app(settings, clock=clock)) as url:
             client = openai.OpenAI(base_url=f"{url}/v1", api_key=GATEWAY_KEY, max_retries=0)
-            yield Pair(primary, backup, client)
+            yield Pair(primary, backup, client, clock)
             client.close()
 
 
@@ -121,7 +124,7 @@ def test_a_silent_primary_is_abandoned_at_its_first_token_timeout(pair: Pair) ->
 
 def test_cooldown_skips_a_failing_primary_and_it_recovers(pair: Pair) -> None:
     pair.reset()
-    time.sleep(COOLDOWN + 0.1)  # earlier tests' failures: let them cool off,
+    pair.clock.advance(COOLDOWN + 0.1)  # earlier tests' failures: let them cool off,
     assert ask(pair, "falling-back") == "are you there"  # and one success clears the count
     pair.reset()
     pair.primary.fault = Fault(status=503)
@@ -132,7 +135,7 @@ def test_cooldown_skips_a_failing_primary_and_it_recovers(pair: Pair) -> None:
         assert ask(pair, "falling-back") == "are you there"
     assert pair.counts() == (3, 5)  # cooling: not even tried
     pair.primary.fault = Fault()
-    time.sleep(COOLDOWN + 0.1)
+    pair.clock.advance(COOLDOWN + 0.1)
     assert ask(pair, "falling-back") == "are you there"
     assert pair.counts() == (4, 5)  # back in front after the cooldown
     assert ask(pair, "falling-back") == "are you there"

@@ -48,12 +48,17 @@ async def test_ledger_batches_and_flushes_everything_on_close(database: Database
     ledger.start()
     for _ in range(10):
         ledger.record(record("ann", "m1", day=time.time()))
-    await asyncio.sleep(0.2)
-    assert await store.count() == 10  # a full batch wakes the writer at once
+    for _ in range(500):  # a full batch wakes the writer at once
+        if await store.count() == 10:
+            break
+        await asyncio.sleep(0.01)
+    assert await store.count() == 10
     for _ in range(5):
         ledger.record(record("ann", "m1", day=time.time()))
-    await asyncio.sleep(0.2)
-    assert await store.count() == 10  # not a full batch, and the interval is far away
+    for _ in range(20):
+        await asyncio.sleep(0)  # the writer could run, were it woken
+    assert ledger.backlog == 5  # not a full batch, and the interval is far away
+    assert await store.count() == 10
     await ledger.close()
     assert await store.count() == 15
 

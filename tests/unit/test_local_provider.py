@@ -5,11 +5,11 @@ from __future__ import annotations
 import pytest
 
 from continuum.core.events import Finish, TextDelta, Usage
+from continuum.core.routes import Deployment
 from continuum.core.stream import collect
 from continuum.core.types import ChatRequest, Message, SamplingParams
 from continuum.errors import ModelNotFound
 from continuum.providers.local import LocalProvider, tokens
-from continuum.routing.table import Deployment
 
 ECHO, TEXT = Deployment("local", "echo"), Deployment("local", "text")
 

@@ -10,6 +10,7 @@ from collections import Counter
 import pytest
 
 from continuum.core.events import ErrorEvent, Event, TextDelta
+from continuum.core.routes import Deployment, ModelRoute
 from continuum.core.stream import collect
 from continuum.core.types import ChatRequest, Message
 from continuum.errors import (
@@ -20,9 +21,10 @@ from continuum.errors import (
     UpstreamTimeout,
     UpstreamUnavailable,
 )
+from continuum.providers.registry import prefix_rules
 from continuum.routing.health import Health
 from continuum.routing.router import RetryPolicy, Router
-from continuum.routing.table import PREFIX_RULES, Deployment, ModelRoute, RoutingTable
+from continuum.routing.table import RoutingTable
 from continuum.testing.scripted import ScriptedProvider, Step, break_after, fail, ok, stall
 
 REQUEST = ChatRequest("m", (Message("user", "hi"),))
@@ -202,7 +204,7 @@ def test_prefix_rules_route_unknown_names_only_when_enabled() -> None:
     plain = RoutingTable([known])
     with pytest.raises(ModelNotFound):
         plain.get("claude-3-5-sonnet")
-    table = RoutingTable([known], PREFIX_RULES)
+    table = RoutingTable([known], prefix_rules())
     assert table.get("gpt-4o") is known  # configured routes win
     claude = table.get("claude-3-5-sonnet")
     assert claude.deployments == (Deployment("anthropic", "claude-3-5-sonnet"),)

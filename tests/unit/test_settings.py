@@ -5,6 +5,7 @@ from pathlib import Path
 import pytest
 
 from continuum.errors import ConfigError
+from continuum.providers.openai.llama import llama_routes
 from continuum.settings import Settings
 
 
@@ -31,9 +32,9 @@ def test_environment_and_flags(tmp_path: Path) -> None:
     settings = Settings.from_env(env)
     assert (settings.host, settings.port, settings.log_level) == ("0.0.0.0", 9000, "debug")
     assert settings.config_dir == Path("/etc/continuum") and not settings.is_loopback
-    assert settings.openai_api_key == "sk-x" and settings.anthropic_api_key == "ak-y"
-    assert settings.ollama_base_url == "http://o:1"
-    assert settings.llama_models == ("llama3", "llama3.1")
+    # Providers read their own variables from the settings' environment.
+    assert settings.environ["OPENAI_API_KEY"] == "sk-x"
+    assert [r.id for r in llama_routes(settings)] == ["llama3", "llama3.1"]
     assert Settings.from_env(env, port=1234, host=None).port == 1234
 
 

@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from continuum.doors.http.sse import FLUSH_BYTES, Coalesce, EventStreamResponse
+from continuum.doors.http.sse import FLUSH_BYTES, Coalesce, EventStreamResponse, event_frame
 
 
 async def test_disconnect_cancels_a_stalled_producer_at_once() -> None:
@@ -32,7 +32,9 @@ async def test_disconnect_cancels_a_stalled_producer_at_once() -> None:
     async def send(message: dict) -> None:
         sent.append(message)
 
-    task = asyncio.create_task(EventStreamResponse(slow_body())({"type": "http"}, receive, send))
+    task = asyncio.create_task(
+        EventStreamResponse(slow_body(), framing=None)({"type": "http"}, receive, send)
+    )
     await asyncio.sleep(0.05)
     started = time.perf_counter()
     disconnect.set()
@@ -57,7 +59,9 @@ async def test_complete_stream_ends_the_body_and_closes() -> None:
     async def send(message: dict) -> None:
         sent.append(message)
 
-    await EventStreamResponse(body(), {"X-Request-Id": "r1"})({"type": "http"}, receive, send)
+    await EventStreamResponse(body(), {"X-Request-Id": "r1"}, framing=None)(
+        {"type": "http"}, receive, send
+    )
     assert sent[0]["status"] == 200 and (b"x-request-id", b"r1") in sent[0]["headers"]
     # Both chunks were ready at once: one write, which also ends the body.
     assert [m["body"] for m in sent[1:]] == [b"ab"]
@@ -76,7 +80,7 @@ async def test_client_gone_mid_write_is_not_an_error() -> None:
         if message["type"] == "http.response.body":
             raise OSError("connection reset")
 
-    await EventStreamResponse(body())({"type": "http"}, receive, send)
+    await EventStreamResponse(body(), framing=None)({"type": "http"}, receive, send)
 
 
 async def _never_disconnects() -> dict:
@@ -102,7 +106,7 @@ async def test_each_chunk_is_written_before_the_producer_waits() -> None:
         if message["type"] == "http.response.body":
             log.append(f"send {message['body'].decode()} {message['more_body']}")
 
-    await EventStreamResponse(body())({"type": "http"}, _never_disconnects, send)
+    await EventStreamResponse(body(), framing=None)({"type": "http"}, _never_disconnects, send)
     assert log == ["waiting", "send 12 True", "waiting", "send 3 True", "send 4 False"]
 
 
@@ -119,7 +123,7 @@ async def test_a_long_burst_is_written_in_bounded_pieces() -> None:
         if message["type"] == "http.response.body":
             sizes.append(len(message["body"]))
 
-    await EventStreamResponse(body())({"type": "http"}, _never_disconnects, send)
+    await EventStreamResponse(body(), framing=None)({"type": "http"}, _never_disconnects, send)
     assert sum(sizes) == count * len(piece)
     assert max(sizes) < FLUSH_BYTES + len(piece) and len(sizes) >= 3
 
@@ -146,7 +150,9 @@ async def test_disconnect_while_a_write_is_blocked_closes_the_producer() -> None
         await stuck.wait()
         return {"type": "http.disconnect"}
 
-    await asyncio.wait_for(EventStreamResponse(body())({"type": "http"}, receive, send), 2)
+    await asyncio.wait_for(
+        EventStreamResponse(body(), framing=None)({"type": "http"}, receive, send), 2
+    )
     assert closed.is_set()
 
 
@@ -197,3 +203,24 @@ async def test_coalesce_passes_errors_and_cancellation_through() -> None:
         await task
     await body.aclose()
     assert cleaned.is_set()
+
+
+async def test_payloads_are_framed_as_data_events_in_the_coalescing_join() -> None:
+    sent: list[bytes] = []
+
+    async def body() -> AsyncIterator[bytes]:
+        yield b'{"a":1}'
+        yield b"[DONE]"
+
+    async def send(message: dict) -> None:
+        if message["type"] == "http.response.body":
+            sent.append(message["body"])
+
+    await EventStreamResponse(body())({"type": "http"}, _never_disconnects, send)
+    assert b"".join(sent) == b'data: {"a":1}\n\ndata: [DONE]\n\n'
+
+
+def test_event_frames_keep_newlines_as_several_data_lines() -> None:
+    frame = event_frame("one\ntwo\r\nthree", event="piece", id="e1-4")
+    assert frame == b"event: piece\nid: e1-4\ndata: one\ndata: two\ndata: three\n\n"
+    assert event_frame("") == b"data: \n\n"

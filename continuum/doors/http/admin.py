@@ -12,9 +12,11 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from continuum.auth.store import KeyStore
+from continuum.core.json_body import M, parse_json
 from continuum.core.limits import parse_rate_limits
 from continuum.doors.http.auth import require_admin
-from continuum.doors.http.body import M, parse_json, read_body
+from continuum.doors.http.body import read_body
+from continuum.doors.http.services import gateway_of
 from continuum.errors import NotFound
 
 router = APIRouter(prefix="/admin", tags=["Admin"])
@@ -53,8 +55,7 @@ class KeyUpdate(_Limits):
 
 
 def _keys(request: Request) -> KeyStore:
-    store: KeyStore = request.app.state.gateway.keys
-    return store
+    return gateway_of(request).keys
 
 
 def _json(payload: Any, status: int = 200) -> Response:

@@ -2,14 +2,9 @@
 
 from __future__ import annotations
 
-from typing import TypeVar
-
-from pydantic import BaseModel, ValidationError
 from starlette.requests import Request
 
-from continuum.errors import InvalidRequest, MalformedJSON, PayloadTooLarge, SchemaViolation
-
-M = TypeVar("M", bound=BaseModel)
+from continuum.errors import InvalidRequest, PayloadTooLarge
 
 
 def _too_large(limit: int) -> PayloadTooLarge:
@@ -38,15 +33,3 @@ async def read_body(request: Request, limit: int) -> bytes:
             raise _too_large(limit)
         chunks.append(chunk)
     return chunks[0] if len(chunks) == 1 else b"".join(chunks)
-
-
-def parse_json(body: bytes, model: type[M]) -> M:
-    """Parse and validate in one pass: 400 for broken JSON, 422 naming the bad field."""
-    try:
-        return model.model_validate_json(body)
-    except ValidationError as error:
-        first = error.errors(include_url=False)[0]
-        if first["type"] == "json_invalid":
-            raise MalformedJSON(f"The body is not valid JSON: {first['msg']}") from None
-        param = ".".join(str(part) for part in first["loc"]) or None
-        raise SchemaViolation(f"{first['msg']}: '{param}'", param=param) from None

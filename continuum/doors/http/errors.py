@@ -1,18 +1,27 @@
-"""The one place HTTP errors get their wire shape: the OpenAI error object."""
+"""Where HTTP errors get their wire shape: one renderer per API family, chosen by path.
+
+Every HTTP route raises from the one error tree; the renderer of the route's API
+(the OpenAI error object by default; other dialects register their own for their
+paths) turns it into a response, with the request id and rate-limit headers.
+"""
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
-import orjson
 from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 
+from continuum.dialects.openai.errors import error_json, retry_after_header
+from continuum.doors.http.headers import ratelimit_headers, response_headers
+from continuum.doors.http.services import context_of
 from continuum.errors import (
     ContinuumError,
+    InternalError,
     InvalidRequest,
     MethodNotAllowed,
     NotFound,
@@ -22,22 +31,69 @@ from continuum.errors import (
 
 log = logging.getLogger("continuum.http")
 
+Render = Callable[[ContinuumError, dict[str, str]], Response]
+"""Turns an error and the headers it must carry into a response."""
 
-def error_response(error: ContinuumError, headers: dict[str, str] | None = None) -> Response:
-    extra = dict(headers or {})
-    if isinstance(error, RateLimited):
-        extra["retry-after"] = str(max(1, round(error.retry_after + 0.499)))
+
+def openai_response(error: ContinuumError, headers: dict[str, str]) -> Response:
     return Response(
-        orjson.dumps(error.to_dict()),
-        status_code=error.status,
-        media_type="application/json",
-        headers=extra,
+        error_json(error), status_code=error.status, media_type="application/json", headers=headers
     )
+
+
+def error_headers(request: Request, error: ContinuumError) -> dict[str, str]:
+    """The request id and limits (a refusal's own limit states first), and ``Retry-After``."""
+    ctx = context_of(request)
+    headers = response_headers(ctx) if ctx is not None else {}
+    if isinstance(error, RateLimited) and error.states:
+        headers.update(ratelimit_headers(error.states))
+    retry_after = retry_after_header(error)
+    if retry_after is not None:
+        headers["retry-after"] = retry_after
+    return headers
+
+
+class ErrorShapes:
+    """The renderer for each path prefix (longest first); the OpenAI object otherwise."""
+
+    def __init__(self) -> None:
+        self._by_prefix: list[tuple[str, Render]] = []
+
+    def add(self, prefix: str, render: Render) -> None:
+        self._by_prefix.append((prefix, render))
+        self._by_prefix.sort(key=lambda item: -len(item[0]))
+
+    def render(self, request: Request, error: ContinuumError) -> Response:
+        path = request.url.path
+        render = next((r for p, r in self._by_prefix if path.startswith(p)), openai_response)
+        return render(error, error_headers(request, error))
+
+
+_OPENAI_ONLY = ErrorShapes()
+
+
+def shapes_of(request: Request) -> ErrorShapes:
+    """The app's shapes (``HttpApp.error_shapes``); the OpenAI object for any other app."""
+    shapes: ErrorShapes = getattr(request.app, "error_shapes", _OPENAI_ONLY)
+    return shapes
+
+
+def unexpected(request: Request) -> Response:
+    """The door's outermost boundary: log the bug with the request id, answer a clean 500."""
+    ctx = context_of(request)
+    log.exception(
+        "unhandled error on %s %s (request %s)",
+        request.method,
+        request.url.path,
+        ctx.request_id if ctx else "-",
+    )
+    error = InternalError("The server had an error while processing your request.")
+    return shapes_of(request).render(request, error)
 
 
 async def _continuum(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, ContinuumError)
-    return error_response(exc, getattr(request.state, "response_headers", None))
+    return shapes_of(request).render(request, exc)
 
 
 async def _http(request: Request, exc: Exception) -> Response:
@@ -51,22 +107,26 @@ async def _http(request: Request, exc: Exception) -> Response:
     else:
         error = InvalidRequest(str(exc.detail))
         error.status = exc.status_code
-    return error_response(error, dict(exc.headers or {}))
+    response = shapes_of(request).render(request, error)
+    response.headers.update(dict(exc.headers or {}))
+    return response
 
 
 async def _validation(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, RequestValidationError)
     first = exc.errors()[0] if exc.errors() else {"loc": (), "msg": "invalid request"}
     param = ".".join(str(p) for p in first["loc"][1:]) or None
-    return error_response(SchemaViolation(f"{first['msg']} ({param})", param=param))
+    return shapes_of(request).render(
+        request, SchemaViolation(f"{first['msg']} ({param})", param=param)
+    )
 
 
 async def _unexpected(request: Request, exc: Exception) -> Response:
-    log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
-    return error_response(ContinuumError("The server had an error while processing your request."))
+    return unexpected(request)
 
 
 def install(app: FastAPI) -> None:
+    """Route every error FastAPI sees through the app's shapes."""
     app.add_exception_handler(ContinuumError, _continuum)
     app.add_exception_handler(HTTPException, _http)
     app.add_exception_handler(RequestValidationError, _validation)

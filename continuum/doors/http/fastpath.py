@@ -12,7 +12,6 @@ routes too, so the OpenAPI document and the docs are unchanged.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -21,12 +20,10 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
-from continuum.doors.http.errors import error_response
+from continuum.doors.http.errors import ErrorShapes, shapes_of, unexpected
 from continuum.errors import ContinuumError
 
 Endpoint = Callable[[Request], Awaitable[Response]]
-
-log = logging.getLogger("continuum.http")
 
 
 async def serve(endpoint: Endpoint, scope: Scope, receive: Receive, send: Send) -> None:
@@ -35,12 +32,9 @@ async def serve(endpoint: Endpoint, scope: Scope, receive: Receive, send: Send) 
     try:
         response = await endpoint(request)
     except ContinuumError as error:
-        response = error_response(error, getattr(request.state, "response_headers", None))
-    except Exception:  # the door's outermost boundary: log it, answer a clean 500
-        log.exception("unhandled error on %s %s", scope["method"], scope["path"])
-        response = error_response(
-            ContinuumError("The server had an error while processing your request.")
-        )
+        response = shapes_of(request).render(request, error)
+    except Exception:  # noqa: BLE001 - the door's outermost boundary: log it, answer a 500
+        response = unexpected(request)
     await response(scope, receive, send)
 
 
@@ -50,6 +44,7 @@ class HttpApp(FastAPI):
     def __init__(self, **options: Any):
         super().__init__(**options)
         self._fast: dict[tuple[str, str], Endpoint] = {}
+        self.error_shapes = ErrorShapes()
 
     def fast_route(self, method: str, path: str, endpoint: Endpoint) -> None:
         """Dispatch ``method path`` (exact) straight to ``endpoint``."""

@@ -10,9 +10,10 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from continuum.core.context import Principal
-from continuum.doors.http.auth import authenticate_operator
+from continuum.core.limits import LimitState
+from continuum.doors.http.auth import authenticate
+from continuum.doors.http.services import gateway_of
 from continuum.errors import PermissionDenied
-from continuum.limits.gcra import LimitState
 
 router = APIRouter(tags=["Rate limits"])
 
@@ -30,7 +31,7 @@ def _limit(state: LimitState) -> dict[str, Any]:
 
 
 async def _user_limits(request: Request, who: str, principal: Principal) -> list[dict[str, Any]]:
-    states = (await request.app.state.limiter.stats(who)).get(who, [])
+    states = (await gateway_of(request).limiter.stats(who)).get(who, [])
     seen = {str(state.limit) for state in states}
     if who == principal.id:  # limits not touched yet are fully available
         states += [
@@ -47,18 +48,18 @@ def _json(payload: Any) -> Response:
 
 @router.get("/rate-limit/stats", summary="Current rate-limit use (admins: of every user)")
 async def all_stats(request: Request) -> Response:
-    principal = await authenticate_operator(request)
+    principal = await authenticate(request)
     if not principal.is_admin:
         return _json(
             {"users": {principal.id: await _user_limits(request, principal.id, principal)}}
         )
-    stats = await request.app.state.limiter.stats()
+    stats = await gateway_of(request).limiter.stats()
     return _json({"users": {who: [_limit(s) for s in states] for who, states in stats.items()}})
 
 
 @router.get("/rate-limit/stats/{user_id}", summary="Current rate-limit use of one user")
 async def user_stats(request: Request, user_id: str) -> Response:
-    principal = await authenticate_operator(request)
+    principal = await authenticate(request)
     if user_id != principal.id and not principal.is_admin:
         raise PermissionDenied("Only admins may read another user's rate limits", code="not_admin")
     return _json({"user_id": user_id, "limits": await _user_limits(request, user_id, principal)})

@@ -1,8 +1,8 @@
-"""A streaming response that stops its producer the moment the client goes away.
+"""The SSE writer: frames payloads as events and stops the moment the client goes away.
 
 Starlette's ``StreamingResponse`` notices a disconnect only on its next write; a slow
-upstream would keep running until then. Here a watcher task waits on ``receive`` for
-``http.disconnect`` and cancels the producer, whose ``finally`` closes the upstream.
+upstream would keep running until then. Here the request's ``Disconnect`` watcher
+cancels the serving task, and the body's ``finally`` closes the upstream.
 
 Chunks are coalesced without delaying any of them: whatever the producer yields while
 it can go on without waiting is gathered, and the gathered bytes are written the moment
@@ -14,16 +14,19 @@ relayed stream, while a slow one still sees each chunk sent as soon as it exists
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable, Generator, Mapping
 from typing import Any, TypeVar
 
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
+from continuum.doors.http.disconnect import Disconnect
+
 T = TypeVar("T")
 # Gathered bytes are written at this size even if the producer could go on.
 FLUSH_BYTES = 64 * 1024
+# Each payload as one ``data:`` event: the framing the SSE writer adds (see EventStreamResponse).
+DATA = (b"data: ", b"\n\n")
 
 
 def _drive(step: Generator[Any, Any, T], pending: Any) -> Generator[Any, Any, T]:
@@ -57,17 +60,19 @@ class Coalesce:
     the whole stream, so a ready chunk costs no awaitable of its own.
     """
 
-    __slots__ = ("_body", "_gathered", "_limit", "_write")
+    __slots__ = ("_body", "_framing", "_gathered", "_limit", "_write")
 
     def __init__(
         self,
         body: AsyncIterator[bytes],
         write: Callable[[bytes], Awaitable[None]],
         limit: int = FLUSH_BYTES,
+        framing: tuple[bytes, bytes] | None = None,
     ):
         self._body = body
         self._write = write
         self._limit = limit
+        self._framing = framing
         self._gathered: list[bytes] = []
 
     def _flush(self) -> Generator[Any, Any, None]:
@@ -89,6 +94,8 @@ class Coalesce:
 
     def __await__(self) -> Generator[Any, Any, bytes]:
         body, gathered, limit = self._body, self._gathered, self._limit
+        framed = self._framing is not None
+        prefix, suffix = self._framing or (b"", b"")
         size = 0
         while True:
             step = body.__anext__().__await__()
@@ -102,7 +109,12 @@ class Coalesce:
                     chunk = yield from self._wait(step, pending)
             except StopAsyncIteration:
                 break
-            gathered.append(chunk)
+            if framed:
+                gathered.append(prefix)
+                gathered.append(chunk)
+                gathered.append(suffix)
+            else:
+                gathered.append(chunk)
             size += len(chunk)
             if size >= limit:
                 size = 0
@@ -113,13 +125,30 @@ class Coalesce:
 
 
 class EventStreamResponse(Response):
+    """``text/event-stream`` from an async iterator, stopped the moment the client leaves.
+
+    With ``framing`` (the default, ``DATA``) each item is a payload that the writer
+    frames as one ``data:`` event, in the same join that coalesces a burst of them; with
+    ``framing=None`` items are whole frames (see ``event_frame``). The body runs in the
+    serving task, under the request's ``Disconnect`` watcher (a new one if none is given).
+    """
+
     media_type = "text/event-stream"
 
-    def __init__(self, body: AsyncIterator[bytes], headers: Mapping[str, str] | None = None):
+    def __init__(
+        self,
+        body: AsyncIterator[bytes],
+        headers: Mapping[str, str] | None = None,
+        *,
+        framing: tuple[bytes, bytes] | None = DATA,
+        watch: Disconnect | None = None,
+    ):
         # Response.__init__ is skipped on purpose: it would add a Content-Length.
         self.status_code = 200
         self.background = None
         self._body = body
+        self._framing = framing
+        self._watch = watch
         self.raw_headers = [
             (b"content-type", b"text/event-stream; charset=utf-8"),
             (b"cache-control", b"no-cache"),
@@ -129,21 +158,7 @@ class EventStreamResponse(Response):
             self.raw_headers.append((key.lower().encode("latin-1"), value.encode("latin-1")))
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        producer = asyncio.create_task(self._produce(send))
-        watcher = asyncio.create_task(self._watch(receive, producer))
-        try:
-            await producer
-        except asyncio.CancelledError:
-            current = asyncio.current_task()
-            if current is not None and current.cancelling():
-                raise  # we ourselves are being cancelled (server shutdown), not the producer
-        finally:
-            watcher.cancel()
-            producer.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await watcher
-
-    async def _produce(self, send: Send) -> None:
+        watch = self._watch or Disconnect(receive)
         body = self._body
 
         async def write(data: bytes) -> None:
@@ -151,19 +166,27 @@ class EventStreamResponse(Response):
 
         try:
             await send({"type": "http.response.start", "status": 200, "headers": self.raw_headers})
-            tail = await Coalesce(body, write)
+            tail = await Coalesce(body, write, framing=self._framing)
             await send({"type": "http.response.body", "body": tail, "more_body": False})
+        except asyncio.CancelledError:
+            if not watch.absorb():
+                raise  # we ourselves are being cancelled (server shutdown), not by the client
         except OSError:
-            pass  # the client vanished mid-write; the watcher or the close below handles it
+            pass  # the client vanished mid-write
         finally:
+            watch.stop()
             aclose = getattr(body, "aclose", None)
             if aclose is not None:
                 await aclose()
 
-    @staticmethod
-    async def _watch(receive: Receive, producer: asyncio.Task[None]) -> None:
-        while True:
-            message = await receive()
-            if message["type"] == "http.disconnect":
-                producer.cancel()
-                return
+
+def event_frame(data: str | bytes, event: str | None = None, id: str | None = None) -> bytes:
+    """One whole SSE event. Newlines in ``data`` become several ``data:`` lines, so the
+    client's ``EventSource`` joins them back into the same text."""
+    text = data.decode() if isinstance(data, bytes) else data
+    lines = [f"event: {event}"] if event else []
+    if id is not None:
+        lines.append(f"id: {id}")
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    lines += [f"data: {line}" for line in text.split("\n")]
+    return ("\n".join(lines) + "\n\n").encode()

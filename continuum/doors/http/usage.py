@@ -7,24 +7,24 @@ from fastapi import APIRouter
 from starlette.requests import Request
 from starlette.responses import Response
 
-from continuum.doors.http.auth import authenticate_operator
+from continuum.doors.http.auth import authenticate
+from continuum.doors.http.services import gateway_of
 from continuum.errors import PermissionDenied
-from continuum.usage.store import UsageStore
 
 router = APIRouter(tags=["Usage"])
 
 
 @router.get("/usage", summary="Usage totals by model and day (admins: ?user=<id> or ?user=*)")
 async def get_usage(request: Request, user: str | None = None) -> Response:
-    principal = await authenticate_operator(request)
+    principal = await authenticate(request)
     wanted: str | None = principal.id if user is None else user
     if wanted != principal.id and not principal.is_admin:
         raise PermissionDenied("Only admins may read another user's usage", code="not_admin")
     if wanted == "*":
         wanted = None
-    store: UsageStore = request.app.state.gateway.usage
-    await request.app.state.gateway.ledger.flush()  # include what is still queued
-    rows = await store.totals(wanted)
+    gateway = gateway_of(request)
+    await gateway.ledger.flush()  # include what is still queued
+    rows = await gateway.usage.totals(wanted)
     data = [
         {
             "user": row.user_id,

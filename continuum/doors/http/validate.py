@@ -8,6 +8,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from continuum.doors.http.body import read_body
+from continuum.doors.http.services import gateway_of
 from continuum.errors import InvalidRequest, MalformedJSON
 
 router = APIRouter(tags=["Users"])
@@ -23,7 +24,7 @@ async def validate_user(request: Request) -> Response:
     user_id = body.get("user_id") if isinstance(body, dict) else None
     if not isinstance(user_id, str) or not user_id:
         raise InvalidRequest("'user_id' must be a non-empty string", param="user_id")
-    verdict = request.app.state.gateway.validate_user(user_id)
+    verdict = gateway_of(request).validate_user(user_id)
     normalized = verdict if isinstance(verdict, str) and verdict != user_id else None
     answer = {"valid": bool(verdict), "user_id": user_id, "normalized": normalized}
     return Response(orjson.dumps(answer), media_type="application/json")

@@ -1,5 +1,8 @@
 """Anthropic's Messages API: system prompts, roles, tools and stop reasons translated."""
 
 from continuum.providers.anthropic.provider import AnthropicProvider
+from continuum.providers.spec import ProviderSpec
 
-__all__ = ["AnthropicProvider"]
+SPEC = ProviderSpec("anthropic", AnthropicProvider, prefixes=(r"claude-",))
+
+__all__ = ["SPEC", "AnthropicProvider"]

@@ -14,6 +14,7 @@ import orjson
 
 from continuum.core.events import Event, Finish, TextDelta, ToolCallDelta, Usage
 from continuum.errors import ContinuumError, UpstreamError, UpstreamUnavailable
+from continuum.providers.codecs.shape import WRONG_SHAPE, text
 from continuum.providers.codecs.sse import SSEDecoder
 
 STOP_REASONS = {
@@ -46,7 +47,11 @@ class EventDecoder:
                     payload = orjson.loads(sse.data)
                 except orjson.JSONDecodeError:
                     raise UpstreamError("anthropic upstream sent a malformed event") from None
-                events.extend(self._event(payload))
+                try:
+                    events.extend(self._event(payload))
+                except WRONG_SHAPE:
+                    message = "anthropic upstream sent an event of the wrong shape"
+                    raise UpstreamError(message) from None
                 if self.done:
                     break
         except ValueError as error:
@@ -64,7 +69,8 @@ class EventDecoder:
             block = payload.get("content_block") or {}
             if block.get("type") == "tool_use":
                 index = self._tools.setdefault(int(payload.get("index") or 0), len(self._tools))
-                return [ToolCallDelta(index, id=block.get("id"), name=block.get("name"))]
+                call = ToolCallDelta(index, id=text(block.get("id")), name=text(block.get("name")))
+                return [call]
         elif kind == "content_block_delta":
             delta = payload.get("delta") or {}
             if delta.get("type") == "text_delta" and delta.get("text"):

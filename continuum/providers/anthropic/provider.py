@@ -11,13 +11,18 @@ from __future__ import annotations
 from collections.abc import AsyncGenerator
 
 from continuum.core.events import Event
+from continuum.core.routes import Deployment
 from continuum.core.types import ChatRequest
+from continuum.errors import UpstreamUnavailable
 from continuum.providers.anthropic.decode import EventDecoder
 from continuum.providers.anthropic.wire import API_VERSION, chat_body, error_message
 from continuum.providers.streaming import relay
 from continuum.providers.upstream import Timeouts, Upstream, api_key
-from continuum.routing.table import Deployment
 from continuum.settings import Settings
+
+DEFAULT_BASE_URL = "https://api.anthropic.com"
+# Anthropic's "overloaded" status: retry elsewhere, as for a 503.
+STATUSES = {529: UpstreamUnavailable}
 
 
 class AnthropicProvider:
@@ -27,14 +32,16 @@ class AnthropicProvider:
 
     def __init__(self, settings: Settings):
         self._settings = settings
-        self._upstream = Upstream(self.name, error_message)
+        self._base_url = settings.environ.get("ANTHROPIC_BASE_URL") or DEFAULT_BASE_URL
+        self._api_key = settings.environ.get("ANTHROPIC_API_KEY") or None
+        self._upstream = Upstream(self.name, error_message, STATUSES)
 
     async def stream_chat(
         self, request: ChatRequest, deployment: Deployment
     ) -> AsyncGenerator[Event, None]:
         options = deployment.options
-        base = str(options.get("base_url") or self._settings.anthropic_base_url).rstrip("/")
-        key = api_key(options, self._settings, self._settings.anthropic_api_key)
+        base = str(options.get("base_url") or self._base_url).rstrip("/")
+        key = api_key(options, self._settings, self._api_key)
         headers = {
             "content-type": "application/json",
             "accept": "text/event-stream",

@@ -1,5 +1,8 @@
 """The built-in deterministic local models: nothing external is needed to run Continuum."""
 
 from continuum.providers.local.provider import LocalProvider
+from continuum.providers.spec import ProviderSpec
 
-__all__ = ["LocalProvider"]
+SPEC = ProviderSpec("local", lambda settings: LocalProvider())
+
+__all__ = ["SPEC", "LocalProvider"]

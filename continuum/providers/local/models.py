@@ -5,22 +5,21 @@
   request itself (messages, ``seed``, ``temperature``, choice index), so the same
   request always gets the same answer and a different ``seed`` a different one.
   Higher temperatures draw from a wider vocabulary.
-* With tools, both models call a tool when ``tool_choice`` asks for one or the last
-  user message names one, filling the arguments from its JSON Schema; after a tool
-  result they answer with what the tool returned.
+* With tools, both models call the tools the last user message names (several in one
+  turn if it names several), a calculator-like tool for a message holding arithmetic,
+  or what ``tool_choice`` asks for, filling the arguments from the message and the JSON
+  Schema; once the tools have answered, they answer from the results
+  (``12*(3+4) = 84``). The rules are in ``tool_use``.
 """
 
 from __future__ import annotations
 
 import hashlib
 import random
-from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
 
-import orjson
-
-from continuum.core.types import ChatRequest, Tool
+from continuum.core.types import ChatRequest
+from continuum.providers.local.tool_use import answer_from_tools, arguments, tools_to_call
 
 _WORDS = tuple(
     """the gateway streams every token to the client while the model thinks about a clear
@@ -74,50 +73,16 @@ def generate_text(request: ChatRequest, choice: int) -> str:
     return " ".join(sentences)
 
 
-def _tool_to_call(request: ChatRequest) -> Tool | None:
-    if not request.tools:
-        return None
-    last = request.messages[-1] if request.messages else None
-    if last is not None and last.role == "tool":
-        return None  # a tool has answered: now the model replies in words
-    choice = request.tool_choice
-    if choice == "none":
-        return None
-    if isinstance(choice, Mapping):
-        wanted = (choice.get("function") or {}).get("name")
-        return next((tool for tool in request.tools if tool.name == wanted), None)
-    if choice == "required":
-        return request.tools[0]
-    prompt = request.last_user_text.lower()
-    return next((tool for tool in request.tools if tool.name.lower() in prompt), None)
-
-
-def _arguments(tool: Tool, prompt: str) -> str:
-    schema = tool.parameters or {}
-    properties: Mapping[str, Any] = schema.get("properties") or {}
-    required = schema.get("required") or list(properties)
-    filled: dict[str, Any] = {}
-    for name in required:
-        kind = (properties.get(name) or {}).get("type", "string")
-        filled[name] = {
-            "integer": 1,
-            "number": 1.0,
-            "boolean": True,
-            "array": [],
-            "object": {},
-        }.get(kind, prompt)
-    return orjson.dumps(filled).decode()
-
-
 def plan(model: str, request: ChatRequest, choice: int) -> Plan:
-    tool = _tool_to_call(request)
-    if tool is not None:
+    calls = tools_to_call(request)
+    if calls:
+        prompt = request.last_user_text
         return Plan(
-            text="", calls=(PlannedCall(tool.name, _arguments(tool, request.last_user_text)),)
+            text="", calls=tuple(PlannedCall(tool.name, arguments(tool, prompt)) for tool in calls)
         )
-    last = request.messages[-1] if request.messages else None
-    if last is not None and last.role == "tool":
-        return Plan(text=f"The tool returned: {last.text}")
+    answer = answer_from_tools(request)
+    if answer is not None:
+        return Plan(text=answer)
     if model == "echo":
         return Plan(text=request.last_user_text)
     return Plan(text=generate_text(request, choice))

@@ -1,18 +1,27 @@
-"""The local provider: deterministic models streamed word by word, with honest usage."""
+"""The local provider: deterministic models streamed word by word, with honest usage.
+
+Besides the chat models it has ``embed``, a deterministic embedding model (see
+``embedding.py``).
+"""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Sequence
 
 from continuum.core.events import Event, Finish, TextDelta, ToolCallDelta, Usage
+from continuum.core.routes import Deployment
 from continuum.core.types import ChatRequest
-from continuum.errors import ModelNotFound
+from continuum.embeddings.vectors import shorten
+from continuum.errors import InvalidRequest, ModelNotFound
 from continuum.providers.local import tokens
+from continuum.providers.local.embedding import HashingEmbedder
 from continuum.providers.local.models import plan
-from continuum.routing.table import Deployment
 
 MODELS = ("echo", "text")
+EMBEDDING_MODELS = ("embed",)
+# Work above this many characters leaves the event loop for a thread.
+_INLINE_CHARACTERS = 20_000
 
 
 def _apply_stop(text: str, stops: tuple[str, ...]) -> tuple[str, bool]:
@@ -21,17 +30,25 @@ def _apply_stop(text: str, stops: tuple[str, ...]) -> tuple[str, bool]:
 
 
 class LocalProvider:
-    """Serves the upstream models ``echo`` and ``text``.
+    """Serves the upstream chat models ``echo`` and ``text`` and the embedding model ``embed``.
 
     Deployment option ``token_delay`` (seconds) paces the stream like a real model.
     """
 
     name = "local"
 
+    def __init__(self) -> None:
+        self._embedder = HashingEmbedder()
+
     async def stream_chat(
         self, request: ChatRequest, deployment: Deployment
     ) -> AsyncGenerator[Event, None]:
         model = deployment.upstream_model
+        if model in EMBEDDING_MODELS:
+            raise ModelNotFound(
+                f"'{model}' is an embedding model: it has no chats (use the embeddings API)",
+                param="model",
+            )
         if model not in MODELS:
             raise ModelNotFound(
                 f"the local provider has no model '{model}' (it has {', '.join(MODELS)})"
@@ -66,6 +83,35 @@ class LocalProvider:
                 yield TextDelta(piece, choice)
             yield Finish("stop" if stopped else reason, choice)
         yield Usage(tokens.prompt_tokens(request), completion_tokens)
+
+    async def embed(
+        self, texts: Sequence[str], deployment: Deployment, *, dimensions: int | None = None
+    ) -> tuple[list[list[float]], int]:
+        """Unit vectors of ``texts`` (``dimensions`` long: truncated, then re-normalised)
+        and the prompt tokens they count in the local tokenizer."""
+        model = deployment.upstream_model
+        if model not in EMBEDDING_MODELS:
+            raise ModelNotFound(
+                f"the local provider has no embedding model '{model}' "
+                f"(it has {', '.join(EMBEDDING_MODELS)})",
+                param="model",
+            )
+        if dimensions is not None and not 1 <= dimensions <= self._embedder.dimensions:
+            raise InvalidRequest(
+                f"dimensions must be between 1 and {self._embedder.dimensions} for this model",
+                param="dimensions",
+            )
+        if sum(len(text) for text in texts) > _INLINE_CHARACTERS:
+            vectors = await asyncio.to_thread(self._embed_all, texts, dimensions)
+        else:
+            vectors = self._embed_all(texts, dimensions)
+        return vectors, sum(tokens.count(text) for text in texts)
+
+    def _embed_all(self, texts: Sequence[str], dimensions: int | None) -> list[list[float]]:
+        vectors = [self._embedder.embed(text) for text in texts]
+        if dimensions is None:
+            return vectors
+        return [shorten(vector, dimensions) for vector in vectors]
 
     async def aclose(self) -> None:
         return None

@@ -15,6 +15,7 @@ import orjson
 from continuum.core.events import Event, Finish, TextDelta, ToolCallDelta, Usage
 from continuum.errors import ContinuumError, UpstreamError
 from continuum.providers.codecs.ndjson import MalformedLine, NDJSONDecoder
+from continuum.providers.codecs.shape import WRONG_SHAPE, text
 
 
 class LineDecoder:
@@ -40,7 +41,10 @@ class LineDecoder:
                 lines = []
                 self.failure = UpstreamError("ollama upstream sent an over-long line")
             for line in lines:
-                events.extend(self._line(line))
+                try:
+                    events.extend(self._line(line))
+                except WRONG_SHAPE:
+                    raise UpstreamError("ollama upstream sent a line of the wrong shape") from None
                 if self.done:
                     break
         except ContinuumError as error:
@@ -59,10 +63,14 @@ class LineDecoder:
         for call in message.get("tool_calls") or ():
             function = call.get("function") or {}
             arguments = function.get("arguments")
-            text = arguments if isinstance(arguments, str) else orjson.dumps(arguments).decode()
+            if not isinstance(arguments, str):
+                arguments = orjson.dumps(arguments).decode()
             events.append(
                 ToolCallDelta(
-                    self._calls, text, id=f"call_{self._calls}", name=function.get("name")
+                    self._calls,
+                    arguments,
+                    id=f"call_{self._calls}",
+                    name=text(function.get("name")),
                 )
             )
             self._calls += 1

@@ -13,14 +13,16 @@ from typing import Any
 import orjson
 
 from continuum.core.events import Event
+from continuum.core.routes import Deployment
 from continuum.core.types import ChatRequest
 from continuum.errors import UpstreamError
 from continuum.providers.ollama.decode import LineDecoder
 from continuum.providers.ollama.wire import chat_body, error_message
 from continuum.providers.streaming import relay
 from continuum.providers.upstream import Timeouts, Upstream, api_key
-from continuum.routing.table import Deployment
 from continuum.settings import Settings
+
+DEFAULT_BASE_URL = "http://localhost:11434"
 
 
 class OllamaProvider:
@@ -30,10 +32,11 @@ class OllamaProvider:
 
     def __init__(self, settings: Settings):
         self._settings = settings
+        self._base_url = settings.environ.get("OLLAMA_BASE_URL") or DEFAULT_BASE_URL
         self._upstream = Upstream(self.name, error_message)
 
     def _target(self, deployment: Deployment, path: str) -> tuple[str, dict[str, str], str | None]:
-        base = str(deployment.options.get("base_url") or self._settings.ollama_base_url)
+        base = str(deployment.options.get("base_url") or self._base_url)
         key = api_key(deployment.options, self._settings, None)
         headers = {"content-type": "application/json"}
         if key:

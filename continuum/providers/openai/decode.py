@@ -15,6 +15,7 @@ import orjson
 
 from continuum.core.events import Event, Finish, TextDelta, ToolCallDelta, Usage
 from continuum.errors import ContinuumError, UpstreamError
+from continuum.providers.codecs.shape import WRONG_SHAPE, text
 from continuum.providers.codecs.sse import SSEDecoder
 
 DONE = "[DONE]"
@@ -32,18 +33,18 @@ def chunk_events(chunk: Any) -> Iterator[Event]:
         index = int(choice.get("index") or 0)
         delta = choice.get("delta") or {}
         if delta.get("content"):
-            yield TextDelta(delta["content"], index)
+            yield TextDelta(text(delta["content"]), index)
         for call in delta.get("tool_calls") or ():
             function = call.get("function") or {}
             yield ToolCallDelta(
                 index=int(call.get("index") or 0),
-                arguments=function.get("arguments") or "",
-                id=call.get("id"),
-                name=function.get("name"),
+                arguments=text(function.get("arguments")) or "",
+                id=text(call.get("id")),
+                name=text(function.get("name")),
                 choice=index,
             )
         if choice.get("finish_reason"):
-            yield Finish(choice["finish_reason"], index)
+            yield Finish(text(choice["finish_reason"]), index)
     usage = chunk.get("usage")
     if isinstance(usage, dict):
         yield Usage(int(usage.get("prompt_tokens") or 0), int(usage.get("completion_tokens") or 0))
@@ -74,7 +75,10 @@ class ChunkDecoder:
                     chunk = orjson.loads(sse.data)
                 except orjson.JSONDecodeError:
                     raise UpstreamError("openai upstream sent a malformed chunk") from None
-                events.extend(chunk_events(chunk))
+                try:
+                    events.extend(chunk_events(chunk))
+                except WRONG_SHAPE:
+                    raise UpstreamError("openai upstream sent a chunk of the wrong shape") from None
         except ValueError as error:  # an over-long line
             self.failure = UpstreamError(f"openai upstream sent a malformed stream: {error}")
         except ContinuumError as error:
@@ -90,24 +94,31 @@ def completion_events(payload: Any) -> list[Event]:
     """
     if not isinstance(payload, dict) or not isinstance(payload.get("choices"), list):
         raise UpstreamError("openai upstream sent an answer that is not a chat completion")
+    try:
+        return _completion_events(payload)
+    except WRONG_SHAPE:
+        raise UpstreamError("openai upstream sent an answer of the wrong shape") from None
+
+
+def _completion_events(payload: dict[str, Any]) -> list[Event]:
     events: list[Event] = []
     for choice in payload["choices"]:
         index = int(choice.get("index") or 0)
         message = choice.get("message") or {}
         if message.get("content"):
-            events.append(TextDelta(message["content"], index))
+            events.append(TextDelta(text(message["content"]), index))
         for number, call in enumerate(message.get("tool_calls") or ()):
             function = call.get("function") or {}
             events.append(
                 ToolCallDelta(
                     number,
-                    function.get("arguments") or "",
-                    call.get("id"),
-                    function.get("name"),
+                    text(function.get("arguments")) or "",
+                    text(call.get("id")),
+                    text(function.get("name")),
                     index,
                 )
             )
-        events.append(Finish(choice.get("finish_reason") or "stop", index))
+        events.append(Finish(text(choice.get("finish_reason")) or "stop", index))
     usage = payload.get("usage")
     if isinstance(usage, dict):
         events.append(

@@ -1,10 +1,10 @@
 """The OpenAI provider: OpenAI itself and every OpenAI-compatible server.
 
-Deployment options: ``base_url`` (default ``OPENAI_BASE_URL``), ``api_key`` or
-``api_key_env`` (default ``OPENAI_API_KEY``), ``timeout``, ``connect_timeout``,
-``first_token_timeout``. Streaming requests stream upstream too, with usage; for a
-non-streaming request the upstream is asked for one whole answer, which becomes the
-same events (decoding one JSON object instead of a chunk per token).
+Deployment options: ``base_url`` (default ``OPENAI_BASE_URL``, else
+https://api.openai.com/v1), ``api_key`` or ``api_key_env`` (default ``OPENAI_API_KEY``),
+``timeout``, ``connect_timeout``, ``first_token_timeout``. Streaming requests stream
+upstream too, with usage; for a non-streaming request the upstream is asked for one
+whole answer, which becomes the same events (one JSON object instead of a chunk a token).
 """
 
 from __future__ import annotations
@@ -15,14 +15,16 @@ from typing import Any
 import orjson
 
 from continuum.core.events import Event
+from continuum.core.routes import Deployment
 from continuum.core.types import ChatRequest
 from continuum.errors import UpstreamError
 from continuum.providers.openai.decode import ChunkDecoder, completion_events
 from continuum.providers.openai.wire import chat_body, error_message
 from continuum.providers.streaming import relay
 from continuum.providers.upstream import Timeouts, Upstream, api_key
-from continuum.routing.table import Deployment
 from continuum.settings import Settings
+
+DEFAULT_BASE_URL = "https://api.openai.com/v1"
 
 
 class OpenAIProvider:
@@ -32,12 +34,14 @@ class OpenAIProvider:
 
     def __init__(self, settings: Settings):
         self._settings = settings
+        self._base_url = settings.environ.get("OPENAI_BASE_URL") or DEFAULT_BASE_URL
+        self._api_key = settings.environ.get("OPENAI_API_KEY") or None
         self._upstream = Upstream(self.name, error_message)
 
     def _target(self, deployment: Deployment, path: str) -> tuple[str, dict[str, str], str | None]:
         options = deployment.options
-        base = str(options.get("base_url") or self._settings.openai_base_url).rstrip("/")
-        key = api_key(options, self._settings, self._settings.openai_api_key)
+        base = str(options.get("base_url") or self._base_url).rstrip("/")
+        key = api_key(options, self._settings, self._api_key)
         headers = {"content-type": "application/json", "accept": "text/event-stream"}
         if key:
             headers["authorization"] = f"Bearer {key}"

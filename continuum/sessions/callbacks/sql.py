@@ -17,18 +17,18 @@ from typing import Any
 
 import orjson
 from sqlalchemy import Row, delete, insert, select, update
-from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy.exc import IntegrityError
 
-from continuum.errors import StateUnavailable
 from continuum.sessions.callbacks.model import (
     CallbackPayload,
     Claim,
     Delivery,
     DeliveryRecord,
 )
-from continuum.store.database import Database
+from continuum.store.database import Database, state_errors
 from continuum.store.tables import callbacks as table
 
+WHAT = "the callback outbox"
 PRUNE_EVERY = 3600.0  # seconds between sweeps of settled deliveries past ``keep``
 
 
@@ -90,20 +90,19 @@ class SqlOutbox:
             "created": delivery.created,
             "updated": now,
         }
-        try:
-            async with self._db.engine.begin() as conn:
-                await conn.execute(insert(table), row)
-        except IntegrityError:
-            return False  # the first record of this delivery wins
-        except (SQLAlchemyError, OSError) as error:
-            raise _unavailable(error) from None
+        with state_errors(WHAT):
+            try:
+                async with self._db.engine.begin() as conn:
+                    await conn.execute(insert(table), row)
+            except IntegrityError:
+                return False  # the first record of this delivery wins
         return True
 
     async def claim(self, worker: str, limit: int, lease: float) -> list[Claim]:
         now = self._clock()
         token = f"{worker}:{uuid.uuid4().hex[:12]}"
         claims = []
-        try:
+        with state_errors(WHAT):
             await self._prune(now)
             async with self._db.engine.connect() as conn:
                 due = (
@@ -130,21 +129,17 @@ class SqlOutbox:
                     ).first()
                 if row is not None:
                     claims.append(Claim(_record(row).delivery, row.attempts, token))
-        except (SQLAlchemyError, OSError) as error:
-            raise _unavailable(error) from None
         return claims
 
     async def _settle(self, claim: Claim, **values: Any) -> bool:
         values |= {"lease": None, "updated": self._clock()}
-        try:
+        with state_errors(WHAT):
             async with self._db.engine.begin() as conn:
                 result = await conn.execute(
                     update(table)
                     .where(table.c.id == claim.delivery.id, table.c.lease == claim.token)
                     .values(attempts=table.c.attempts + 1, **values)
                 )
-        except (SQLAlchemyError, OSError) as error:
-            raise _unavailable(error) from None
         return result.rowcount == 1
 
     async def delivered(self, claim: Claim, status: int) -> bool:
@@ -165,11 +160,9 @@ class SqlOutbox:
         )
 
     async def get(self, delivery_id: str) -> DeliveryRecord | None:
-        try:
+        with state_errors(WHAT):
             async with self._db.engine.connect() as conn:
                 row = (await conn.execute(select(table).where(table.c.id == delivery_id))).first()
-        except (SQLAlchemyError, OSError) as error:
-            raise _unavailable(error) from None
         return None if row is None else _record(row)
 
     async def exhausted(self, limit: int = 100) -> list[DeliveryRecord]:
@@ -179,24 +172,20 @@ class SqlOutbox:
             .order_by(table.c.updated.desc())
             .limit(limit)
         )
-        try:
+        with state_errors(WHAT):
             async with self._db.engine.connect() as conn:
                 rows = (await conn.execute(query)).all()
-        except (SQLAlchemyError, OSError) as error:
-            raise _unavailable(error) from None
         return [_record(row) for row in rows]
 
     async def requeue(self, delivery_id: str) -> bool:
         now = self._clock()
-        try:
+        with state_errors(WHAT):
             async with self._db.engine.begin() as conn:
                 result = await conn.execute(
                     update(table)
                     .where(table.c.id == delivery_id, table.c.state == "exhausted")
                     .values(state="pending", attempts=0, next_at=now, updated=now, lease=None)
                 )
-        except (SQLAlchemyError, OSError) as error:
-            raise _unavailable(error) from None
         return result.rowcount == 1
 
     async def _prune(self, now: float) -> None:
@@ -210,7 +199,3 @@ class SqlOutbox:
 
     async def aclose(self) -> None:
         return None
-
-
-def _unavailable(error: Exception) -> StateUnavailable:
-    return StateUnavailable(f"the callback outbox is unavailable: {type(error).__name__}")

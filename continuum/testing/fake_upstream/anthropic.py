@@ -146,6 +146,8 @@ def messages(fake: FakeUpstream, request: SeenRequest, fault: Fault) -> Reply:
             frames=_frames(model, result),
             tail=_event("message_stop", {}),
             malformed=b"event: content_block_delta\ndata: {not json\n\n",
+            wrong_shape=b'event: content_block_delta\ndata: {"type":"content_block_delta",'
+            b'"index":0,"delta":"x"}\n\n',
         )
     content: list[Any] = [{"type": "text", "text": result.text}] if result.pieces else []
     if result.call_name is not None:

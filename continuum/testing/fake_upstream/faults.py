@@ -29,6 +29,7 @@ class Fault:
     * ``chunk_delay``: seconds before each streamed chunk.
     * ``drop_after``: close the connection after this many chunks (0: before any body).
     * ``malformed_after``: send a malformed chunk after this many good chunks.
+    * ``wrong_shape_after``: send valid JSON of the wrong shape after this many chunks.
     * ``drip``: seconds between single bytes of the response (a slow drip).
     * ``chunks``: the number of content chunks in the answer.
     """
@@ -38,6 +39,7 @@ class Fault:
     chunk_delay: float | None = None
     drop_after: int | None = None
     malformed_after: int | None = None
+    wrong_shape_after: int | None = None
     drip: float | None = None
     chunks: int | None = None
 
@@ -57,6 +59,7 @@ class Fault:
             or self.drip
             or self.drop_after is not None
             or self.malformed_after is not None
+            or self.wrong_shape_after is not None
         )
 
     @classmethod

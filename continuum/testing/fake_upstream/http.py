@@ -34,6 +34,8 @@ class Reply:
     frames: Sequence[bytes] | None = None
     tail: bytes = b""
     malformed: bytes = b"data: {not json\n\n"
+    # Valid JSON of the wrong shape: what a buggy compatible server might send.
+    wrong_shape: bytes = b'data: {"choices":[1]}\n\n'
     headers: tuple[tuple[str, str], ...] = ()
 
     @classmethod
@@ -192,6 +194,8 @@ class _Connection(asyncio.Protocol):
                     return
                 if fault.malformed_after is not None and index == fault.malformed_after:
                     await self._emit(_chunk(reply.malformed), fault.drip)
+                if fault.wrong_shape_after is not None and index == fault.wrong_shape_after:
+                    await self._emit(_chunk(reply.wrong_shape), fault.drip)
                 if fault.chunk_delay:
                     await asyncio.sleep(fault.chunk_delay)
                 await self._emit(_chunk(frame), fault.drip)

@@ -84,6 +84,7 @@ def chat(fake: FakeUpstream, request: SeenRequest, fault: Fault) -> Reply:
             frames=[orjson.dumps(line) + b"\n" for line in lines],
             tail=orjson.dumps(_line(model, "", **_final(model, result))) + b"\n",
             malformed=b"{not json\n",
+            wrong_shape=b'{"message":"x","done":false}\n',
         )
     extra = {"tool_calls": _calls(result)} if result.call_name is not None else {}
     return Reply.json(_line(model, result.text, **extra, **_final(model, result)))

@@ -1,4 +1,4 @@
-"""Request ids (``chatcmpl-`` + 24 hex digits), cheap enough for the hot path.
+"""Request ids, owned by the gateway: a prefix per door, 24 hex digits, cheap on the hot path.
 
 An id is not a secret (every response carries it), it only has to be unique. So it
 comes from a PRNG seeded from the kernel once per process instead of
@@ -15,9 +15,8 @@ import random
 class RequestIds:
     """Makes ids of the form ``prefix`` + 24 lowercase hex digits (96 random bits)."""
 
-    def __init__(self, prefix: str = "chatcmpl-"):
-        self._prefix = prefix
+    def __init__(self) -> None:
         self._bits = random.Random(os.urandom(32)).getrandbits
 
-    def new(self) -> str:
-        return f"{self._prefix}{self._bits(96):024x}"
+    def new(self, prefix: str) -> str:
+        return f"{prefix}{self._bits(96):024x}"

@@ -1,4 +1,9 @@
-"""Core events and completions in the OpenAI chat wire format (the only place it is known)."""
+"""Core events and completions as OpenAI chat objects (the only place their shape is known).
+
+The encoder makes bare ``chat.completion.chunk`` JSON: the SSE door frames it as
+``data:`` lines and ends a good stream with ``[DONE]``; the WebSocket door sends each
+chunk as one message.
+"""
 
 from __future__ import annotations
 
@@ -7,11 +12,12 @@ from typing import Any
 import orjson
 
 from continuum.core.events import Event, Finish, TextDelta, ToolCallDelta, Usage
+from continuum.core.routes import ModelRoute
 from continuum.core.stream import Completion
+from continuum.dialects.openai.errors import error_json
 from continuum.errors import ContinuumError
-from continuum.routing.table import ModelRoute
 
-DONE = b"data: [DONE]\n\n"
+DONE = b"[DONE]"
 
 
 def usage_object(usage: Usage | None) -> dict[str, int]:
@@ -63,18 +69,22 @@ def completion_body(completion: Completion, completion_id: str, created: int, mo
     )
 
 
-def error_event(error: ContinuumError) -> bytes:
-    return b"data: " + orjson.dumps(error.to_dict()) + b"\n\n"
-
-
 class ChunkEncoder:
-    """Encodes one stream's events as ``data: {chat.completion.chunk}`` lines.
+    """Encodes one stream's events as ``chat.completion.chunk`` objects (JSON bytes).
 
     Text deltas, nearly every event of a stream, are spliced into bytes prepared once
-    per stream: no dict is built and only the text itself goes through orjson.
+    per stream: no dict is built and only the text itself goes through orjson. ``done``
+    is the frame that ends a good stream (``[DONE]`` over SSE; none over WebSocket).
     """
 
-    def __init__(self, completion_id: str, created: int, model: str, include_usage: bool):
+    def __init__(
+        self,
+        completion_id: str,
+        created: int,
+        model: str,
+        include_usage: bool,
+        done: bytes | None = DONE,
+    ):
         self._head = orjson.dumps(
             {
                 "id": completion_id,
@@ -84,12 +94,13 @@ class ChunkEncoder:
             }
         )[:-1]
         self._include_usage = include_usage
-        self._tail = b',"usage":null}\n\n' if include_usage else b"}\n\n"
+        self._done = done
+        self._tail = b',"usage":null}' if include_usage else b"}"
         self._started: set[int] = set()
         self._text_prefix: dict[int, bytes] = {}
 
     def _chunk(self, choice: dict[str, Any]) -> bytes:
-        return b"data: " + self._head + b',"choices":[' + orjson.dumps(choice) + b"]" + self._tail
+        return self._head + b',"choices":[' + orjson.dumps(choice) + b"]" + self._tail
 
     def _delta(self, choice: int, delta: dict[str, Any]) -> bytes:
         if choice not in self._started:
@@ -105,9 +116,7 @@ class ChunkEncoder:
             if event.choice not in self._started:
                 return self._delta(event.choice, {"content": event.text})
             prefix = self._text_prefix[event.choice] = (
-                b"data: "
-                + self._head
-                + b',"choices":[{"index":%d,"delta":{"content":' % event.choice
+                self._head + b',"choices":[{"index":%d,"delta":{"content":' % event.choice
             )
         return (
             prefix
@@ -142,11 +151,11 @@ class ChunkEncoder:
         if isinstance(event, Usage):
             if not self._include_usage:
                 return None
-            return (
-                b"data: "
-                + self._head
-                + b',"choices":[],"usage":'
-                + orjson.dumps(usage_object(event))
-                + b"}\n\n"
-            )
-        return error_event(event.error)
+            return self._head + b',"choices":[],"usage":' + orjson.dumps(usage_object(event)) + b"}"
+        return None
+
+    def error(self, error: ContinuumError) -> bytes:
+        return error_json(error)
+
+    def end(self) -> bytes | None:
+        return self._done

@@ -1,0 +1,1 @@
+"""The OpenAI dialect: the chat request body, chunk and completion objects, the error object."""

@@ -1,0 +1,1 @@
+"""The Continuum TCP protocol door (docs/protocol.md): codec, limits, server."""

@@ -1,0 +1,70 @@
+"""The gateway object: every service one process serves with, and their lifecycle.
+
+``app.build_gateway`` makes it from settings; whoever owns the process (the CLI, or the
+ASGI lifespan when the app runs alone) enters it once, and every listener — the HTTP
+app, the TCP server — is handed the same running gateway:
+
+    async with gateway:            # migrate the database, start the ledger writer
+        ...serve...
+                                   # on exit: flush the ledger, close pools and stores
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from types import TracebackType
+
+from continuum.auth.store import KeyStore
+from continuum.auth.validator import Validator
+from continuum.core.pipeline import Pipeline
+from continuum.core.ports import Limiter
+from continuum.providers.base import Provider
+from continuum.settings import Settings
+from continuum.store.database import Database
+from continuum.usage.ledger import BatchingLedger
+from continuum.usage.store import UsageStore
+
+
+@dataclass(slots=True)
+class Gateway:
+    """Everything one process serves with, built from settings (see ``app.build_gateway``)."""
+
+    settings: Settings
+    pipeline: Pipeline
+    providers: dict[str, Provider]
+    sample_key: str | None
+    limiter: Limiter
+    database: Database
+    ledger: BatchingLedger
+    usage: UsageStore
+    keys: KeyStore
+    validate_user: Validator
+    _entered: int = field(default=0, repr=False)
+
+    async def start(self) -> None:
+        await self.database.migrate()
+        self.ledger.start()
+
+    async def aclose(self) -> None:
+        await self.ledger.close()  # flush: a clean shutdown loses no usage record
+        for provider in self.providers.values():
+            await provider.aclose()
+        await self.limiter.aclose()
+        await self.database.close()
+
+    async def __aenter__(self) -> Gateway:
+        # Re-entrant: a listener that enters a gateway someone else already runs is a no-op.
+        if self._entered == 0:
+            await self.start()
+        self._entered += 1
+        return self
+
+    async def __aexit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        trace: TracebackType | None,
+    ) -> None:
+        self._entered -= 1
+        if self._entered == 0:
+            await self.aclose()
