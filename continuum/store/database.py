@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_en
 from continuum.errors import StateUnavailable
 from continuum.store.tables import (
     api_keys,
+    callbacks,
     file_chunks,
     files,
     metadata,
@@ -71,7 +72,18 @@ async def _responses(conn: AsyncConnection) -> None:
     await conn.run_sync(lambda sync: metadata.create_all(sync, tables=[responses], checkfirst=True))
 
 
-MIGRATIONS: list[Callable[[AsyncConnection], Awaitable[None]]] = [_v1, _v2, _files, _responses]
+async def _callbacks(conn: AsyncConnection) -> None:
+    # The completion callback outbox (continuum/sessions/callbacks/sql.py).
+    await conn.run_sync(lambda sync: metadata.create_all(sync, tables=[callbacks], checkfirst=True))
+
+
+MIGRATIONS: list[Callable[[AsyncConnection], Awaitable[None]]] = [
+    _v1,
+    _v2,
+    _files,
+    _responses,
+    _callbacks,
+]
 
 
 def database_url(url: str | None, data_dir: Path) -> str:
