@@ -30,11 +30,12 @@ from continuum.dialects.anthropic.schemas import (
     TokenCount,
 )
 from continuum.doors.http.auth import api_key
+from continuum.doors.http.begin import open_request
 from continuum.doors.http.body import read_body
 from continuum.doors.http.disconnect import Disconnect
 from continuum.doors.http.headers import response_headers
 from continuum.doors.http.openapi import operation
-from continuum.doors.http.services import client_host, gateway_of, remember
+from continuum.doors.http.services import gateway_of
 from continuum.doors.http.sse import EventStreamResponse
 from continuum.errors import ContinuumError
 
@@ -65,12 +66,8 @@ def _headers(ctx: RequestContext) -> dict[str, str]:
 
 
 async def _open(request: Request, prefix: str) -> tuple[RequestContext, bytes]:
-    gateway = gateway_of(request)
-    ctx = await gateway.pipeline.open(
-        api_key(request), door=DOOR, prefix=prefix, client=client_host(request)
-    )
-    remember(request, ctx)
-    return ctx, await read_body(request, gateway.settings.max_body_bytes)
+    ctx = await open_request(request, prefix=prefix, door=DOOR, credential=api_key(request))
+    return ctx, await read_body(request, gateway_of(request).settings.max_body_bytes)
 
 
 _ERRORS = (400, 401, 403, 404, 413, 429, 500, 504, 529)
