@@ -33,6 +33,7 @@ from continuum.dialects.simple.service import SimpleApi
 from continuum.doors.http import (
     admin,
     agent_runtime,
+    anthropic,
     completions,
     console,
     errors,
@@ -245,6 +246,7 @@ def build_gateway(
         agents=agents,
         responses=ResponseStore(database),
         simple=_simple_api(settings, table, agents),
+        clock=clock,
     )
 
 
@@ -272,8 +274,10 @@ def create_app(
     )
     app.state.gateway = gateway
     errors.install(app)
+    app.error_shapes.add(anthropic.PREFIX, anthropic.anthropic_error)
     app.include_router(health.router)
     app.include_router(openai_routes.router)
+    app.include_router(anthropic.router)
     app.include_router(embeddings_routes.router)
     app.include_router(files_routes.router)
     app.include_router(responses.router)
@@ -302,6 +306,7 @@ def create_app(
         # CORS needs every request to pass its middleware; without it the hot route skips
         # FastAPI's layers (doors/http/fastpath.py).
         app.fast_route("POST", "/v1/chat/completions", openai_routes.chat_completions)
+        app.fast_route("POST", anthropic.PREFIX, anthropic.messages)
         app.fast_route("POST", "/v1/embeddings", embeddings_routes.create_embeddings)
         app.fast_route("POST", "/v1/responses", responses.create_response)
     openapi.install(app)

@@ -17,6 +17,7 @@ from types import TracebackType
 from continuum.agents.service import AgentService
 from continuum.auth.store import KeyStore
 from continuum.auth.validator import Validator
+from continuum.core.clock import Clock, SystemClock
 from continuum.core.pipeline import Pipeline
 from continuum.core.ports import Limiter
 from continuum.dialects.simple.service import SimpleApi
@@ -47,6 +48,7 @@ class Gateway:
     agents: AgentService  # agents.yml: run by the agent routes, served as agent/<name>
     responses: ResponseStore
     simple: SimpleApi = field(default_factory=lambda: SimpleApi(None))  # seed 001's prompt API
+    clock: Clock = field(default_factory=SystemClock)  # the one the services were built with
     _entered: int = field(default=0, repr=False)
 
     async def start(self) -> None:

@@ -29,7 +29,7 @@ def _violation(error: ValidationError, prefix: str = "") -> SchemaViolation | Ma
     path = ".".join(str(part) for part in worst["loc"] if _is_field(part))
     param = prefix + path if path else (prefix.rstrip(".") or None)
     if param is None:
-        return SchemaViolation(worst["msg"])
+        return SchemaViolation(f"{worst['msg']} (the body as a whole)")
     return SchemaViolation(f"{worst['msg']}: '{param}'", param=param)
 
 

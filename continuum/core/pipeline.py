@@ -111,6 +111,17 @@ class Pipeline:
             )
         return route
 
+    async def count_tokens(self, ctx: RequestContext, request: ChatRequest) -> int:
+        """The prompt tokens of ``request``, for a caller permitted to use its model.
+
+        Counted by the tokenizer of the route's first deployment when its provider has one,
+        else estimated (``estimate_prompt_tokens``). Nothing is generated, so no limit is
+        taken and nothing is recorded.
+        """
+        route = self.authorize(ctx.principal, request.model)
+        counted = await self._router.count_tokens(route, request)
+        return counted if counted is not None else estimate_prompt_tokens(request)
+
     async def chat(self, ctx: RequestContext, request: ChatRequest) -> AsyncGenerator[Event, None]:
         r"""The event stream of one chat.
 

@@ -92,6 +92,10 @@ class Router(Protocol):
         """
         ...
 
+    async def count_tokens(self, route: ModelRoute, request: ChatRequest) -> int | None:
+        """The prompt tokens of ``request`` by the route's own tokenizer, None without one."""
+        ...
+
     async def embed(
         self,
         route: ModelRoute,

@@ -32,6 +32,14 @@ class Provider(Protocol):
         ...
 
 
+class TokenCounter(Protocol):
+    """The optional ``count_tokens`` method of a provider that knows its models' tokenizer
+    (the local provider does): the prompt tokens ``request`` counts on ``deployment``, as
+    its usage will say."""
+
+    async def __call__(self, request: ChatRequest, deployment: Deployment) -> int: ...
+
+
 @runtime_checkable
 class Embedder(Protocol):
     """A provider that also makes embeddings (the router checks for it before routing).

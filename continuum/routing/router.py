@@ -26,7 +26,7 @@ from continuum.errors import (
     UpstreamTimeout,
     UpstreamUnavailable,
 )
-from continuum.providers.base import Embedder, Provider
+from continuum.providers.base import Embedder, Provider, TokenCounter
 from continuum.routing.health import Health
 
 log = logging.getLogger("continuum.routing")
@@ -231,6 +231,16 @@ class Router:
                 self.health.succeeded(deployment.name)
                 return deployment, found
         raise last_error or UpstreamUnavailable(f"no deployment can serve '{route.id}'")
+
+    async def count_tokens(self, route: ModelRoute, request: ChatRequest) -> int | None:
+        """The prompt tokens of ``request`` by the tokenizer of the route's first deployment,
+        when its provider has one (None: it has not, estimate)."""
+        deployment = route.deployments[0]
+        # getattr, not isinstance: a runtime Protocol check costs ~9 µs a request.
+        count: TokenCounter | None = getattr(self.provider(deployment), "count_tokens", None)
+        if count is None:
+            return None
+        return await count(request, deployment)
 
     def _wait(self, error: ContinuumError, tries: int, deadline: float | None) -> float | None:
         """The pause before the next try: backoff, or the upstream's ``Retry-After`` when it

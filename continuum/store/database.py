@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_en
 from continuum.errors import StateUnavailable
 from continuum.store.tables import (
     api_keys,
+    callbacks,
     file_chunks,
     files,
     metadata,
@@ -72,7 +73,18 @@ async def _responses(conn: AsyncConnection) -> None:
     await conn.run_sync(lambda sync: metadata.create_all(sync, tables=[responses], checkfirst=True))
 
 
-MIGRATIONS: list[Callable[[AsyncConnection], Awaitable[None]]] = [_v1, _v2, _files, _responses]
+async def _callbacks(conn: AsyncConnection) -> None:
+    # The completion callback outbox (continuum/sessions/callbacks/sql.py).
+    await conn.run_sync(lambda sync: metadata.create_all(sync, tables=[callbacks], checkfirst=True))
+
+
+MIGRATIONS: list[Callable[[AsyncConnection], Awaitable[None]]] = [
+    _v1,
+    _v2,
+    _files,
+    _responses,
+    _callbacks,
+]
 # Tries of one migration step when replicas race to apply it (Database._racing).
 _RACE_TRIES = 3
 

@@ -101,3 +101,22 @@ responses = Table(
     Column("body", Text, nullable=False),  # JSON: the Response object
     Column("input", Text, nullable=False),  # JSON: the input items (ItemResource objects)
 )
+
+# Completion callbacks of durable streams (continuum/sessions/callbacks/sql.py).
+callbacks = Table(
+    "continuum_callbacks",
+    metadata,
+    Column("id", String(80), primary_key=True),  # msg_<stream id>: one per stream
+    Column("session_id", String(64), nullable=False),
+    Column("url", Text, nullable=False),
+    Column("payload", Text, nullable=False),  # JSON of the callback's fields
+    Column("state", String(16), nullable=False),  # pending | delivered | exhausted
+    Column("attempts", Integer, nullable=False),
+    Column("next_at", Float),  # due time, or the end of the lease while claimed
+    Column("lease", String(64)),  # the token of the claim holding it
+    Column("last_status", Integer),
+    Column("last_error", Text),
+    Column("created", Float, nullable=False),
+    Column("updated", Float, nullable=False),
+    Index("continuum_callbacks_due", "state", "next_at"),
+)

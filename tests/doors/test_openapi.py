@@ -34,6 +34,8 @@ BODIES = {
     ("patch", "/admin/keys/{key_id}"): "KeyUpdate",
     ("post", "/validate-user"): "ValidateUser",
     ("post", "/agent/message/stream"): "RuntimeMessage",
+    ("post", "/v1/messages"): "MessagesRequest",
+    ("post", "/v1/messages/count_tokens"): "CountTokensRequest",
     ("post", "/model"): "PromptRequest",
     ("post", "/model/stream"): "PromptRequest",
     ("post", "/agent/{name}"): "PromptRequest",

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from typing import Any, Literal
 
 import orjson
@@ -105,7 +104,8 @@ async def _body(request: Request, model: type[M]) -> M:
 async def create_key(request: Request) -> Response:
     await require_admin(request)
     body: KeyCreate = await _body(request, KeyCreate)
-    expires = body.expires_at or (time.time() + body.ttl_seconds if body.ttl_seconds else None)
+    now = gateway_of(request).clock.time()
+    expires = body.expires_at or (now + body.ttl_seconds if body.ttl_seconds else None)
     key, info = await _keys(request).create(
         name=body.name,
         owner=body.owner or body.name,

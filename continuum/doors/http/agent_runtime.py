@@ -9,8 +9,6 @@ name any model this server routes.
 
 from __future__ import annotations
 
-import asyncio
-
 from fastapi import APIRouter
 from starlette.requests import Request
 from starlette.responses import Response
@@ -66,15 +64,7 @@ async def message_stream(request: Request) -> Response:
     remember(request, ctx)
     events = pipeline.chat(ctx, wire.to_core(ctx.request_id))
     watch = Disconnect(request.receive)
-    try:
-        first = await first_event(events)
-    except asyncio.CancelledError:
-        if watch.absorb():
-            raise watch.closed() from None
-        raise
-    except BaseException:
-        watch.stop()
-        raise
+    first = await watch.guard(first_event(events))
     encoder = RuntimeEncoder(wire.session_id)
     return EventStreamResponse(
         relay(first, events, encoder, ctx.request_id), response_headers(ctx), watch=watch

@@ -6,7 +6,6 @@ usage record each), answered in prompt order.
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections.abc import AsyncGenerator
 
@@ -16,7 +15,6 @@ from starlette.responses import Response
 
 from continuum.core.context import RequestContext
 from continuum.core.events import Event
-from continuum.core.json_body import parse_json
 from continuum.core.pipeline import Pipeline
 from continuum.core.relay import first_event, relay
 from continuum.core.stream import Completion, collect
@@ -25,12 +23,11 @@ from continuum.dialects.openai.completions import (
     CompletionRequest,
     completion_body,
 )
-from continuum.doors.http.auth import credential
-from continuum.doors.http.body import read_body
-from continuum.doors.http.disconnect import Disconnect
+from continuum.doors.http.begin import open_request, read_json
+from continuum.doors.http.disconnect import Disconnect, watched
 from continuum.doors.http.headers import response_headers
 from continuum.doors.http.openapi import operation
-from continuum.doors.http.services import client_host, gateway_of, remember
+from continuum.doors.http.services import gateway_of
 from continuum.doors.http.sse import EventStreamResponse
 from continuum.errors import ContinuumError
 
@@ -73,35 +70,22 @@ async def _stream(
     ),
 )
 async def create_completion(request: Request) -> Response:
-    gateway = gateway_of(request)
-    pipeline = gateway.pipeline
-    ctx = await pipeline.open(
-        credential(request), door="http", prefix="cmpl-", client=client_host(request)
-    )
-    remember(request, ctx)
-    wire = parse_json(await read_body(request, gateway.settings.max_body_bytes), CompletionRequest)
+    pipeline = gateway_of(request).pipeline
+    ctx = await open_request(request, prefix="cmpl-")
+    wire = await read_json(request, CompletionRequest)
     requests = [wire.to_core(ctx.request_id, prompt) for prompt in wire.prompts]
     created = int(time.time())
-    watch = Disconnect(request.receive)
-    try:
-        if wire.stream:
-            events = pipeline.chat(ctx, requests[0])
-            first = await first_event(events)
-        else:
-            completions: list[Completion] = []
-            for chat in requests:
-                completions.append(await collect(pipeline.chat(ctx, chat)))
-    except asyncio.CancelledError:
-        if watch.absorb():
-            raise watch.closed() from None
-        raise
-    except BaseException:
-        watch.stop()
-        raise
     if wire.stream:
+        watch = Disconnect(request.receive)
+        events = pipeline.chat(ctx, requests[0])
+        first = await watch.guard(first_event(events))
         encoder = CompletionChunkEncoder(wire, ctx.request_id, created)
         body = _stream(pipeline, ctx, wire, first, events, encoder)
         return EventStreamResponse(body, response_headers(ctx), watch=watch)
-    watch.stop()
+
+    async def every() -> list[Completion]:
+        return [await collect(pipeline.chat(ctx, chat)) for chat in requests]
+
+    completions = await watched(request.receive, every())
     payload = completion_body(completions, wire, ctx.request_id, created)
     return Response(payload, media_type="application/json", headers=response_headers(ctx))

@@ -17,11 +17,11 @@ from starlette.types import Receive
 
 from continuum.errors import ClientClosed
 
-T = TypeVar("T")
-
 # The watcher starts this long after the request: most answers are done by then and never
 # pay for a task, while a client that leaves is still noticed well within 100 ms.
 START_AFTER = 0.02
+
+T = TypeVar("T")
 
 
 class Disconnect:
@@ -66,6 +66,19 @@ class Disconnect:
             return True
         return False
 
+    async def guard(self, work: Awaitable[T]) -> T:
+        """Await the first event or the whole answer while watching: a client that leaves
+        raises ``ClientClosed`` (recorded as 499); any other way out stops the watch."""
+        try:
+            return await work
+        except asyncio.CancelledError:
+            if self.absorb():
+                raise self.closed() from None
+            raise
+        except BaseException:
+            self.stop()
+            raise
+
     def closed(self) -> ClientClosed:
         """The error a door raises once ``absorb`` said the client left."""
         return ClientClosed("The client closed the connection before the answer was complete.")
@@ -76,10 +89,6 @@ async def watched(receive: Receive, work: Awaitable[T]) -> T:
     ``ClientClosed`` if the client left meanwhile, its work cancelled at once."""
     watch = Disconnect(receive)
     try:
-        return await work
-    except asyncio.CancelledError:
-        if watch.absorb():
-            raise watch.closed() from None
-        raise
+        return await watch.guard(work)
     finally:
         watch.stop()

@@ -52,6 +52,7 @@ ERROR_MEANING = {
     502: "The upstream provider failed or refused the request",
     503: "The upstream, or the state backend (database, Redis), is unavailable",
     504: "The upstream did not answer in time",
+    529: "The upstream is overloaded (Anthropic's status for an unavailable upstream)",
 }
 
 
@@ -96,7 +97,7 @@ def operation(
     error_ref = _ref(error_schema, hoisted)
     for status in errors:
         responses[status] = {
-            "description": ERROR_MEANING.get(status, HTTPStatus(status).phrase),
+            "description": ERROR_MEANING.get(status) or HTTPStatus(status).phrase,
             "content": {"application/json": {"schema": error_ref}},
         }
     if hoisted:

@@ -21,18 +21,17 @@ from starlette.responses import Response
 
 from continuum.core.context import Principal, RequestContext
 from continuum.core.events import Event
-from continuum.core.json_body import parse_json
 from continuum.core.relay import first_event, relay
 from continuum.dialects.responses.events import EventEncoder
 from continuum.dialects.responses.items import item_page
 from continuum.dialects.responses.output import Head, Output
 from continuum.dialects.responses.request import CreateResponseRequest
-from continuum.doors.http.auth import authenticate, credential
-from continuum.doors.http.body import read_body
-from continuum.doors.http.disconnect import Disconnect
+from continuum.doors.http.auth import authenticate
+from continuum.doors.http.begin import open_request, read_json
+from continuum.doors.http.disconnect import Disconnect, watched
 from continuum.doors.http.headers import response_headers
 from continuum.doors.http.openapi import operation
-from continuum.doors.http.services import client_host, gateway_of, remember
+from continuum.doors.http.services import gateway_of
 from continuum.doors.http.sse import EventStreamResponse
 from continuum.errors import ContinuumError, InvalidRequest, NotFound
 from continuum.responses.store import ResponseStore, StoredResponse
@@ -152,13 +151,8 @@ async def _stream(
 async def create_response(request: Request) -> Response:
     gateway = gateway_of(request)
     pipeline = gateway.pipeline
-    ctx = await pipeline.open(
-        credential(request), door="http", prefix="resp_", client=client_host(request)
-    )
-    remember(request, ctx)
-    wire = parse_json(
-        await read_body(request, gateway.settings.max_body_bytes), CreateResponseRequest
-    )
+    ctx = await open_request(request, prefix="resp_")
+    wire = await read_json(request, CreateResponseRequest)
     owner = owner_of(ctx.principal)
     saving = _Saving(gateway.responses, owner, wire)
     conversation = await _conversation(gateway.responses, owner, wire.previous_response_id)
@@ -167,21 +161,9 @@ async def create_response(request: Request) -> Response:
     events = pipeline.chat(ctx, wire.to_core(ctx.request_id, conversation))
     head = Head(ctx.request_id, int(time.time()), wire.response_fields())
     output = Output(pipeline.new_id)
-    watch = Disconnect(request.receive)
-    try:
-        if wire.stream:
-            first = await first_event(events)
-        else:
-            await output.collect(events)
-            body = await saving.save(head.final(output, int(time.time())))
-    except asyncio.CancelledError:
-        if watch.absorb():
-            raise watch.closed() from None
-        raise
-    except BaseException:
-        watch.stop()
-        raise
     if wire.stream:
+        watch = Disconnect(request.receive)
+        first = await watch.guard(first_event(events))
         encoder = EventEncoder(head, output)
         return EventStreamResponse(
             _stream(first, events, encoder, saving, ctx.request_id),
@@ -189,8 +171,12 @@ async def create_response(request: Request) -> Response:
             framing=None,
             watch=watch,
         )
-    watch.stop()
-    return _json(body, ctx)
+
+    async def whole() -> bytes:
+        await output.collect(events)
+        return await saving.save(head.final(output, int(time.time())))
+
+    return _json(await watched(request.receive, whole()), ctx)
 
 
 @router.get(

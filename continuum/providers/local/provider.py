@@ -26,9 +26,13 @@ EMBEDDING_MODELS = ("embed",)
 _INLINE_CHARACTERS = 20_000
 
 
-def _apply_stop(text: str, stops: tuple[str, ...]) -> tuple[str, bool]:
-    cut = min((i for i in (text.find(s) for s in stops if s) if i >= 0), default=-1)
-    return (text[:cut], True) if cut >= 0 else (text, False)
+def _apply_stop(text: str, stops: tuple[str, ...]) -> tuple[str, str | None]:
+    """The text up to the first stop sequence in it, and that sequence (None: no stop)."""
+    found = [(at, stop) for stop in stops if stop and (at := text.find(stop)) >= 0]
+    if not found:
+        return text, None
+    at, stop = min(found, key=lambda hit: hit[0])
+    return text[:at], stop
 
 
 class LocalProvider:
@@ -77,14 +81,19 @@ class LocalProvider:
             pieces = tokens.tokenize(text)
             reason = "stop"
             if params.max_tokens is not None and len(pieces) > params.max_tokens:
-                pieces, reason = pieces[: params.max_tokens], "length"
+                # Cut before the stop sequence was reached: the limit ended it, not the stop.
+                pieces, reason, stopped = pieces[: params.max_tokens], "length", None
             for piece in pieces:
                 if delay:
                     await asyncio.sleep(delay)
                 completion_tokens += 1
                 yield TextDelta(piece, choice)
-            yield Finish("stop" if stopped else reason, choice)
+            yield Finish(reason, choice, stopped)
         yield Usage(tokens.prompt_tokens(request), completion_tokens)
+
+    async def count_tokens(self, request: ChatRequest, deployment: Deployment) -> int:
+        """The prompt tokens ``request`` will count in its usage (the local tokenizer)."""
+        return tokens.prompt_tokens(request)
 
     async def embed(
         self, inputs: EmbeddingInput, deployment: Deployment, *, dimensions: int | None = None

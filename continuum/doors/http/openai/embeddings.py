@@ -2,20 +2,16 @@
 
 from __future__ import annotations
 
-import asyncio
-
 from fastapi import APIRouter
 from starlette.requests import Request
 from starlette.responses import Response
 
-from continuum.core.json_body import parse_json
 from continuum.dialects.openai.embeddings import CreateEmbeddingBody, embeddings_body
-from continuum.doors.http.auth import credential
-from continuum.doors.http.body import read_body
-from continuum.doors.http.disconnect import Disconnect
+from continuum.doors.http.begin import open_request, read_json
+from continuum.doors.http.disconnect import watched
 from continuum.doors.http.headers import response_headers
 from continuum.doors.http.openapi import operation
-from continuum.doors.http.services import client_host, gateway_of, remember
+from continuum.doors.http.services import gateway_of
 
 router = APIRouter(tags=["OpenAI"])
 
@@ -30,23 +26,10 @@ router = APIRouter(tags=["OpenAI"])
     ),
 )
 async def create_embeddings(request: Request) -> Response:
-    gateway = gateway_of(request)
-    pipeline = gateway.pipeline
-    ctx = await pipeline.open(
-        credential(request), door="http", prefix="embd-", client=client_host(request)
-    )
-    remember(request, ctx)
-    body = await read_body(request, gateway.settings.max_body_bytes)
-    wire = parse_json(body, CreateEmbeddingBody)
-    watch = Disconnect(request.receive)
-    try:
-        found = await pipeline.embed(ctx, wire.to_core(ctx.request_id))
-    except asyncio.CancelledError:
-        if watch.absorb():
-            raise watch.closed() from None
-        raise
-    finally:
-        watch.stop()
+    ctx = await open_request(request, prefix="embd-")
+    wire = await read_json(request, CreateEmbeddingBody)
+    embed = gateway_of(request).pipeline.embed(ctx, wire.to_core(ctx.request_id))
+    found = await watched(request.receive, embed)
     return Response(
         embeddings_body(found, wire.model, wire.encoding_format),
         media_type="application/json",

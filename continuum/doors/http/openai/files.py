@@ -18,12 +18,12 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response, StreamingResponse
 
 from continuum.core.context import RequestContext
-from continuum.doors.http.auth import credential
+from continuum.doors.http.begin import open_request
 from continuum.doors.http.body import declared_length
 from continuum.doors.http.headers import response_headers
 from continuum.doors.http.multipart import boundary_of
 from continuum.doors.http.openapi import operation
-from continuum.doors.http.services import client_host, gateway_of, remember
+from continuum.doors.http.services import gateway_of
 from continuum.doors.http.uploads import FORM_OVERHEAD, UploadForm, file_too_large, receive
 from continuum.errors import ClientClosed, InvalidRequest
 from continuum.files.objects import MAX_LIMIT, Order
@@ -58,12 +58,8 @@ _CONTENT["responses"][200]["content"] = {
 
 async def _open(request: Request) -> tuple[Gateway, RequestContext]:
     gateway = gateway_of(request)
-    pipeline = gateway.pipeline
-    ctx = await pipeline.open(
-        credential(request), door="http", prefix="req_", client=client_host(request)
-    )
-    remember(request, ctx)
-    await pipeline.admit(ctx)
+    ctx = await open_request(request, prefix="req_")
+    await gateway.pipeline.admit(ctx)
     return gateway, ctx
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import time
 from typing import Any
 
@@ -11,17 +10,16 @@ from fastapi import APIRouter
 from starlette.requests import Request
 from starlette.responses import Response
 
-from continuum.core.json_body import parse_json
 from continuum.core.relay import first_event, relay
 from continuum.core.stream import collect
 from continuum.dialects.openai.chunks import ChunkEncoder, completion_body, model_object
 from continuum.dialects.openai.request import ChatCompletionRequest
-from continuum.doors.http.auth import authenticate, credential
-from continuum.doors.http.body import read_body
-from continuum.doors.http.disconnect import Disconnect
+from continuum.doors.http.auth import authenticate
+from continuum.doors.http.begin import open_request, read_json
+from continuum.doors.http.disconnect import Disconnect, watched
 from continuum.doors.http.headers import response_headers
 from continuum.doors.http.openapi import operation
-from continuum.doors.http.services import client_host, gateway_of, remember
+from continuum.doors.http.services import gateway_of
 from continuum.doors.http.sse import EventStreamResponse
 
 router = APIRouter(tags=["OpenAI"])
@@ -63,34 +61,17 @@ async def retrieve_model(request: Request, model_id: str) -> Response:
     ),
 )
 async def chat_completions(request: Request) -> Response:
-    gateway = gateway_of(request)
-    pipeline = gateway.pipeline
-    ctx = await pipeline.open(
-        credential(request), door="http", prefix="chatcmpl-", client=client_host(request)
-    )
-    remember(request, ctx)
-    body = await read_body(request, gateway.settings.max_body_bytes)
-    wire = parse_json(body, ChatCompletionRequest)
-    events = pipeline.chat(ctx, wire.to_core(ctx.request_id))
+    ctx = await open_request(request, prefix="chatcmpl-")
+    wire = await read_json(request, ChatCompletionRequest)
+    events = gateway_of(request).pipeline.chat(ctx, wire.to_core(ctx.request_id))
     created = int(time.time())
-    watch = Disconnect(request.receive)
-    try:
-        if wire.stream:
-            first = await first_event(events)
-        else:
-            completion = await collect(events)
-    except asyncio.CancelledError:
-        if watch.absorb():
-            raise watch.closed() from None
-        raise
-    except BaseException:
-        watch.stop()
-        raise
     if wire.stream:
+        watch = Disconnect(request.receive)
+        first = await watch.guard(first_event(events))
         encoder = ChunkEncoder(ctx.request_id, created, wire.model, wire.include_usage)
         return EventStreamResponse(
             relay(first, events, encoder, ctx.request_id), response_headers(ctx), watch=watch
         )
-    watch.stop()
+    completion = await watched(request.receive, collect(events))
     body = completion_body(completion, ctx.request_id, created, wire.model)
     return Response(body, media_type="application/json", headers=response_headers(ctx))
