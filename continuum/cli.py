@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from continuum import __version__
 from continuum.admin_cli import add_commands, run
-from continuum.errors import ConfigError
+from continuum.errors import ConfigError, InvalidRequest
 from continuum.settings import Settings
 
 if TYPE_CHECKING:
@@ -63,6 +63,7 @@ def serve(args: argparse.Namespace) -> int:
         workers=args.workers,
         log_level=args.log_level,
     )
+    os.umask(0o077)  # what the gateway and its libraries write under the data dir is private
     gateway = build_gateway(settings)  # validates everything before binding
     print(_banner(settings, gateway.sample_key), flush=True)
     options: dict[str, Any] = dict(
@@ -122,7 +123,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as error:
         print(f"continuum: configuration error: {error}", file=sys.stderr)
         return 2
-    except ValueError as error:  # e.g. a rate limit given on the command line
+    except (ValueError, InvalidRequest) as error:  # e.g. a bad rate limit or key name
         print(f"continuum: {error}", file=sys.stderr)
         return 2
     return 1

@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from starlette.requests import Request
 from starlette.responses import Response
 
+from continuum.auth.names import check_name
 from continuum.auth.store import KeyStore
 from continuum.core.json_body import M, parse_json
 from continuum.core.limits import parse_rate_limits
@@ -30,6 +31,11 @@ class _Limits(BaseModel):
     def _limits(cls, value: Any) -> Any:
         parse_rate_limits(value)
         return [value] if isinstance(value, str) else value
+
+    @field_validator("name", "owner", check_fields=False)
+    @classmethod
+    def _names(cls, value: str | None) -> str | None:
+        return None if value is None else check_name(value)
 
     @field_validator("permissions", mode="before", check_fields=False)
     @classmethod
