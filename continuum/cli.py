@@ -54,6 +54,7 @@ def serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from continuum.app import build_gateway
+    from continuum.doors.http.server import server_options
 
     settings = Settings.from_env(
         host=args.host,
@@ -71,9 +72,9 @@ def serve(args: argparse.Namespace) -> int:
         port=settings.port,
         log_level=settings.log_level,
         loop="uvloop",
-        http="httptools",
         access_log=args.access_log,
         server_header=False,
+        **server_options(settings),  # slow clients: header deadline, connection cap
     )
     if settings.workers > 1:
         # Workers are separate processes: each builds its own gateway from the environment,

@@ -25,7 +25,9 @@ from continuum.errors import (
     InvalidRequest,
     MethodNotAllowed,
     NotFound,
+    PayloadTooLarge,
     RateLimited,
+    RequestTimeout,
     SchemaViolation,
 )
 
@@ -50,6 +52,9 @@ def error_headers(request: Request, error: ContinuumError) -> dict[str, str]:
     retry_after = retry_after_header(error)
     if retry_after is not None:
         headers["retry-after"] = retry_after
+    if isinstance(error, RequestTimeout | PayloadTooLarge):
+        # The rest of the body was not read (it may never come): end the connection.
+        headers["connection"] = "close"
     return headers
 
 
