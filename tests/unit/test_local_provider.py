@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from continuum.core.events import Finish, TextDelta, Usage
 from continuum.core.routes import Deployment
@@ -70,3 +72,21 @@ async def test_limits_stop_and_n() -> None:
 async def test_unknown_upstream_model_is_refused_before_any_event() -> None:
     with pytest.raises(ModelNotFound):
         await anext(LocalProvider().stream_chat(request(), Deployment("local", "nope")))
+
+
+@given(
+    st.text(alphabet=st.sampled_from(list("ab ,.\n\t'é")), max_size=300),
+    st.integers(min_value=1, max_value=40),
+)
+def test_a_text_counted_in_pieces_counts_the_same(text: str, size: int) -> None:
+    pieces = list(tokens.chunks(text, size))
+    assert "".join(pieces) == text
+    assert sum(tokens.count(piece) for piece in pieces) == tokens.count(text)
+
+
+async def test_a_long_prompt_is_counted_the_same_with_turns_of_the_loop() -> None:
+    long = " ".join(f"w{i}, x." for i in range(20_000))
+    events = [e async for e in LocalProvider().stream_chat(request(long, max_tokens=1), ECHO)]
+    usage = events[-1]
+    assert isinstance(usage, Usage)
+    assert usage.prompt_tokens == tokens.REPLY_PRIMING + tokens.PER_MESSAGE + tokens.count(long)

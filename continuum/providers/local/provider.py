@@ -16,23 +16,64 @@ from continuum.embeddings.vectors import shorten
 from continuum.errors import InvalidRequest, ModelNotFound
 from continuum.providers.local import tokens
 from continuum.providers.local.embedding import HashingEmbedder
-from continuum.providers.local.models import plan
+from continuum.providers.local.models import Plan, plan
 
 MODELS = ("echo", "text")
 EMBEDDING_MODELS = ("embed",)
 # Work above this many characters leaves the event loop for a thread.
 _INLINE_CHARACTERS = 20_000
+# The most one request may ask of the local chat models, in tokens over all its choices
+# (counted as characters, which bound tokens from above, so it is known before the work).
+MAX_OUTPUT_TOKENS = 1 << 20
+# Tokens streamed between two turns of the event loop: the local models never wait, so
+# a long answer would otherwise hold the loop (and every other request) until its end.
+YIELD_EVERY = 256
 
 
-def _apply_stop(text: str, stops: tuple[str, ...]) -> tuple[str, bool]:
+def _stop_at(text: str, stops: tuple[str, ...]) -> tuple[int, bool]:
+    """Where the answer ends: before the first stop sequence (True), else its length."""
     cut = min((i for i in (text.find(s) for s in stops if s) if i >= 0), default=-1)
-    return (text[:cut], True) if cut >= 0 else (text, False)
+    return (cut, True) if cut >= 0 else (len(text), False)
+
+
+def _check_work(plans: list[Plan], request: ChatRequest) -> None:
+    """Refuse (400) a request whose answer would exceed ``MAX_OUTPUT_TOKENS``."""
+    limit = request.params.max_tokens
+    total = 0
+    for answer in plans:
+        if answer.calls:
+            total += sum(len(call.arguments) for call in answer.calls)
+        else:
+            size = len(answer.text)
+            total += size if limit is None else min(size, limit)
+    if total > MAX_OUTPUT_TOKENS:
+        n = request.params.n
+        raise InvalidRequest(
+            f"This request asks the local model for up to {total:,} tokens (n={n}); "
+            f"a request may ask for at most {MAX_OUTPUT_TOKENS:,}: lower "
+            + ("n or max_tokens" if n > 1 else "max_tokens, or send a shorter message"),
+            param="n" if n > 1 else "max_tokens",
+        )
+
+
+async def _prompt_tokens(request: ChatRequest) -> int:
+    """``tokens.prompt_tokens``, counting a long message in pieces with a turn of the event
+    loop between them (a thread would not help: the regular expression holds the GIL)."""
+    total = 0
+    for part in tokens.prompt_counts(request, _INLINE_CHARACTERS):
+        total += part
+        if part > 1000:
+            await asyncio.sleep(0)
+    return total
 
 
 class LocalProvider:
     """Serves the upstream chat models ``echo`` and ``text`` and the embedding model ``embed``.
 
     Deployment option ``token_delay`` (seconds) paces the stream like a real model.
+    Answers are streamed as they are cut into tokens, never built whole, and the event
+    loop gets a turn every ``YIELD_EVERY`` tokens; a request asking for more than
+    ``MAX_OUTPUT_TOKENS`` is refused before any work.
     """
 
     name = "local"
@@ -55,9 +96,11 @@ class LocalProvider:
             )
         delay = float(deployment.options.get("token_delay", 0.0))
         params = request.params
+        plans = [plan(model, request, choice) for choice in range(params.n)]
+        _check_work(plans, request)
         completion_tokens = 0
-        for choice in range(params.n):
-            answer = plan(model, request, choice)
+        since_turn = 0
+        for choice, answer in enumerate(plans):
             for index, call in enumerate(answer.calls):
                 yield ToolCallDelta(
                     index,
@@ -71,18 +114,26 @@ class LocalProvider:
             if answer.calls:
                 yield Finish("tool_calls", choice)
                 continue
-            text, stopped = _apply_stop(answer.text, params.stop)
-            pieces = tokens.tokenize(text)
+            end, stopped = _stop_at(answer.text, params.stop)
+            limit = params.max_tokens
             reason = "stop"
-            if params.max_tokens is not None and len(pieces) > params.max_tokens:
-                pieces, reason = pieces[: params.max_tokens], "length"
-            for piece in pieces:
+            sent = 0
+            for piece in tokens.iter_tokens(answer.text, end):
+                if limit is not None and sent >= limit:
+                    reason = "length"
+                    break
                 if delay:
                     await asyncio.sleep(delay)
-                completion_tokens += 1
+                else:
+                    since_turn += 1
+                    if since_turn >= YIELD_EVERY:
+                        since_turn = 0
+                        await asyncio.sleep(0)
+                sent += 1
                 yield TextDelta(piece, choice)
-            yield Finish("stop" if stopped else reason, choice)
-        yield Usage(tokens.prompt_tokens(request), completion_tokens)
+            completion_tokens += sent
+            yield Finish("stop" if stopped and reason == "stop" else reason, choice)
+        yield Usage(await _prompt_tokens(request), completion_tokens)
 
     async def embed(
         self, texts: Sequence[str], deployment: Deployment, *, dimensions: int | None = None

@@ -7,10 +7,12 @@ relays the answer without loss and usage counts are consistent with what was sen
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 
 from continuum.core.types import ChatRequest
 
 _TOKEN = re.compile(r"\s*[\w']+|\s*[^\w\s]|\s+$")
+_SPLIT = re.compile(r"(?<=\S)\s")
 # OpenAI-style accounting: a few tokens of framing per message, and three to prime the reply.
 PER_MESSAGE = 3
 REPLY_PRIMING = 3
@@ -20,16 +22,46 @@ def tokenize(text: str) -> list[str]:
     return _TOKEN.findall(text)
 
 
+def iter_tokens(text: str, end: int | None = None) -> Iterator[str]:
+    """The tokens of ``text[:end]``, one at a time (no list, no copy of the text)."""
+    for match in _TOKEN.finditer(text, 0, len(text) if end is None else end):
+        yield match.group()
+
+
+def chunks(text: str, size: int) -> Iterator[str]:
+    """``text`` in pieces of about ``size`` characters whose tokens are exactly the text's.
+
+    A piece ends just before a whitespace character that follows a non-space one: a
+    token starts with its leading whitespace there, so no token is cut in two. (Text
+    with no such place stays whole.)
+    """
+    start = 0
+    while len(text) - start > size:
+        found = _SPLIT.search(text, start + size)
+        if found is None:
+            break
+        yield text[start : found.start()]
+        start = found.start()
+    yield text[start:]
+
+
 def count(text: str) -> int:
     return len(_TOKEN.findall(text))
 
 
-def prompt_tokens(request: ChatRequest) -> int:
-    total = REPLY_PRIMING
+def prompt_counts(request: ChatRequest, piece: int = 1 << 62) -> Iterator[int]:
+    """The prompt's token count in parts that add up to it, each over at most ``piece``
+    characters of text (a caller may pause between them)."""
+    yield REPLY_PRIMING
     for message in request.messages:
-        total += PER_MESSAGE + count(message.text)
+        yield PER_MESSAGE
+        for part in chunks(message.text, piece):
+            yield count(part)
         for call in message.tool_calls:
-            total += count(call.name) + count(call.arguments)
+            yield count(call.name) + count(call.arguments)
     for tool in request.tools:
-        total += count(tool.name) + count(tool.description or "")
-    return total
+        yield count(tool.name) + count(tool.description or "")
+
+
+def prompt_tokens(request: ChatRequest) -> int:
+    return sum(prompt_counts(request))
