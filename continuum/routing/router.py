@@ -20,6 +20,7 @@ from continuum.core.types import ChatRequest
 from continuum.errors import ContinuumError, UpstreamTimeout, UpstreamUnavailable
 from continuum.providers.base import Provider
 from continuum.routing.health import Health
+from continuum.routing.public import public
 
 log = logging.getLogger("continuum.routing")
 
@@ -143,9 +144,10 @@ class Router:
                 try:
                     first, events = await self._first(route, deployment, request, deadline)
                 except ContinuumError as error:
+                    public(error, route, deployment)
+                    log.info("%s failed (%s): %s", deployment.name, error.code, error.message)
                     if not error.retryable:
                         raise
-                    log.info("%s failed (%s): %s", deployment.name, error.code, error.message)
                     self.health.failed(deployment.name)
                     last_error = error
                     pause = self._wait(error, tries, deadline)
@@ -192,6 +194,8 @@ class Router:
             yield first
             if ends is None:
                 async for event in events:
+                    if event.__class__ is ErrorEvent:
+                        public(event.error, route, deployment)
                     yield event
                 return
             while True:
@@ -205,6 +209,8 @@ class Router:
                     message = f"The model '{route.id}' did not finish in time"
                     yield ErrorEvent(UpstreamTimeout(message))
                     return
+                if event.__class__ is ErrorEvent:
+                    public(event.error, route, deployment)
                 yield event
         finally:
             await events.aclose()
