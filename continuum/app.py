@@ -28,8 +28,7 @@ from continuum.core.ids import RequestIds
 from continuum.core.pipeline import Pipeline
 from continuum.core.ports import Limiter
 from continuum.core.routes import ModelRoute
-from continuum.dialects.openai.request import ChatCompletionRequest
-from continuum.doors.http import admin, console, errors, health, usage, validate
+from continuum.doors.http import admin, console, errors, health, openapi, usage, validate
 from continuum.doors.http import limits as limit_routes
 from continuum.doors.http.fastpath import HttpApp
 from continuum.doors.http.openai import routes as openai_routes
@@ -169,16 +168,7 @@ def build_gateway(
 
 def _openapi(app: FastAPI) -> dict[str, Any]:
     if app.openapi_schema is None:
-        from fastapi.openapi.utils import get_openapi
-
-        schema = get_openapi(
-            title=app.title, version=app.version, description=app.description, routes=app.routes
-        )
-        body = ChatCompletionRequest.model_json_schema(ref_template="#/components/schemas/{model}")
-        components = schema.setdefault("components", {}).setdefault("schemas", {})
-        components.update(body.pop("$defs", {}))
-        components["ChatCompletionRequest"] = body
-        app.openapi_schema = schema
+        app.openapi_schema = openapi.document(app)  # bodies and error statuses the routes name
     return app.openapi_schema
 
 

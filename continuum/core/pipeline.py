@@ -20,7 +20,7 @@ from continuum.core.ids import RequestIds
 from continuum.core.ports import Authenticator, Ledger, Limiter, Router, Routes, UsageRecord
 from continuum.core.routes import Deployment, ModelRoute
 from continuum.core.types import ChatRequest
-from continuum.errors import ContinuumError, InternalError, ModelNotFound, PermissionDenied
+from continuum.errors import ContinuumError, InternalError, ModelNotFound
 
 # Without max_tokens we still have to reserve something; real usage settles it.
 DEFAULT_COMPLETION_ESTIMATE = 256
@@ -93,12 +93,10 @@ class Pipeline:
         return route
 
     def authorize(self, principal: Principal, model: str) -> ModelRoute:
-        route = self.table.get(model)
-        if not principal.may_use(model):
-            raise PermissionDenied(
-                f"Your key is not permitted to use the model '{model}'", param="model"
-            )
-        return route
+        """The route of a model the caller may use. A model it may not use is answered
+        exactly like one that does not exist (``ModelNotFound``), so a restricted key
+        cannot learn which other ids are served."""
+        return self.visible_model(principal, model)
 
     async def chat(self, ctx: RequestContext, request: ChatRequest) -> AsyncGenerator[Event, None]:
         """The event stream of one chat.

@@ -111,7 +111,9 @@ async def test_replay_writes_each_record_once(database: Database, tmp_path: Path
 
 
 async def test_a_clean_close_leaves_no_journal(database: Database, tmp_path: Path) -> None:
-    ledger = BatchingLedger(UsageStore(database), interval=60, journal=Journal(tmp_path / "journal"))
+    ledger = BatchingLedger(
+        UsageStore(database), interval=60, journal=Journal(tmp_path / "journal")
+    )
     await ledger.start()
     for index in range(20):
         ledger.record(record(f"r{index}"))

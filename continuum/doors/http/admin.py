@@ -17,6 +17,7 @@ from continuum.core.json_body import M, parse_json
 from continuum.core.limits import parse_rate_limits
 from continuum.doors.http.auth import require_admin
 from continuum.doors.http.body import read_body
+from continuum.doors.http.openapi import errors, json_body
 from continuum.doors.http.services import gateway_of
 from continuum.errors import NotFound
 
@@ -72,7 +73,13 @@ async def _body(request: Request, model: type[M]) -> M:
     return parse_json(await read_body(request, 64 * 1024), model)
 
 
-@router.post("/keys", summary="Create a key (shown once)")
+@router.post(
+    "/keys",
+    summary="Create a key (shown once)",
+    status_code=201,
+    responses=errors(401, 403, 408, 413, 422, 503),
+    openapi_extra=json_body(KeyCreate),
+)
 async def create_key(request: Request) -> Response:
     await require_admin(request)
     body: KeyCreate = await _body(request, KeyCreate)
@@ -88,7 +95,7 @@ async def create_key(request: Request) -> Response:
     return _json({**info.public(), "key": key}, status=201)
 
 
-@router.get("/keys", summary="List keys")
+@router.get("/keys", summary="List keys", responses=errors(401, 403, 503))
 async def list_keys(request: Request) -> Response:
     await require_admin(request)
     return _json(
@@ -96,7 +103,7 @@ async def list_keys(request: Request) -> Response:
     )
 
 
-@router.get("/keys/{key_id}", summary="Read a key")
+@router.get("/keys/{key_id}", summary="Read a key", responses=errors(401, 403, 404, 503))
 async def get_key(request: Request, key_id: str) -> Response:
     await require_admin(request)
     info = await _keys(request).get(key_id)
@@ -105,7 +112,12 @@ async def get_key(request: Request, key_id: str) -> Response:
     return _json(info.public())
 
 
-@router.patch("/keys/{key_id}", summary="Change a key's name, models, limits or expiry")
+@router.patch(
+    "/keys/{key_id}",
+    summary="Change a key's name, models, limits or expiry",
+    responses=errors(401, 403, 404, 408, 413, 422, 503),
+    openapi_extra=json_body(KeyUpdate),
+)
 async def update_key(request: Request, key_id: str) -> Response:
     await require_admin(request)
     body: KeyUpdate = await _body(request, KeyUpdate)
@@ -118,7 +130,7 @@ async def update_key(request: Request, key_id: str) -> Response:
     return _json(info.public())
 
 
-@router.delete("/keys/{key_id}", summary="Revoke a key")
+@router.delete("/keys/{key_id}", summary="Revoke a key", responses=errors(401, 403, 404, 503))
 async def revoke_key(request: Request, key_id: str) -> Response:
     await require_admin(request)
     info = await _keys(request).revoke(key_id)

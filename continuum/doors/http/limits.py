@@ -12,6 +12,7 @@ from starlette.responses import Response
 from continuum.core.context import Principal
 from continuum.core.limits import LimitState
 from continuum.doors.http.auth import authenticate
+from continuum.doors.http.openapi import errors
 from continuum.doors.http.services import gateway_of
 from continuum.errors import PermissionDenied
 
@@ -46,7 +47,11 @@ def _json(payload: Any) -> Response:
     return Response(orjson.dumps(payload), media_type="application/json")
 
 
-@router.get("/rate-limit/stats", summary="Current rate-limit use (admins: of every user)")
+@router.get(
+    "/rate-limit/stats",
+    summary="Current rate-limit use (admins: of every user)",
+    responses=errors(401, 503),
+)
 async def all_stats(request: Request) -> Response:
     principal = await authenticate(request)
     if not principal.is_admin:
@@ -57,7 +62,11 @@ async def all_stats(request: Request) -> Response:
     return _json({"users": {who: [_limit(s) for s in states] for who, states in stats.items()}})
 
 
-@router.get("/rate-limit/stats/{user_id}", summary="Current rate-limit use of one user")
+@router.get(
+    "/rate-limit/stats/{user_id}",
+    summary="Current rate-limit use of one user",
+    responses=errors(401, 403, 503),
+)
 async def user_stats(request: Request, user_id: str) -> Response:
     principal = await authenticate(request)
     if user_id != principal.id and not principal.is_admin:

@@ -9,6 +9,7 @@ from starlette.responses import Response
 
 from continuum.auth.names import name_problem
 from continuum.doors.http.auth import authenticate
+from continuum.doors.http.openapi import errors
 from continuum.doors.http.services import gateway_of
 from continuum.errors import InvalidRequest, PermissionDenied
 
@@ -18,6 +19,7 @@ router = APIRouter(tags=["Usage"])
 @router.get(
     "/usage",
     summary="Usage totals by model and day (admins: ?user=<id>, or ?all=true for every user)",
+    responses=errors(400, 401, 403, 422, 503),
 )
 async def get_usage(request: Request, user: str | None = None, all: bool = False) -> Response:
     principal = await authenticate(request)

@@ -4,17 +4,30 @@ from __future__ import annotations
 
 import orjson
 from fastapi import APIRouter
+from pydantic import BaseModel, Field
 from starlette.requests import Request
 from starlette.responses import Response
 
 from continuum.doors.http.body import read_body
+from continuum.doors.http.openapi import errors, json_body
 from continuum.doors.http.services import gateway_of
 from continuum.errors import InvalidRequest, MalformedJSON
 
 router = APIRouter(tags=["Users"])
 
 
-@router.post("/validate-user", summary="Validate (and maybe normalize) a user id")
+class ValidateUserRequest(BaseModel):
+    """The body of ``POST /validate-user`` (read by hand, so a bad id is a 400 naming it)."""
+
+    user_id: str = Field(min_length=1, description="The id to validate")
+
+
+@router.post(
+    "/validate-user",
+    summary="Validate (and maybe normalize) a user id",
+    responses=errors(400, 408, 413, 500),
+    openapi_extra=json_body(ValidateUserRequest),
+)
 async def validate_user(request: Request) -> Response:
     raw = await read_body(request, 16 * 1024)
     try:

@@ -20,31 +20,31 @@ from continuum.doors.http.auth import authenticate, credential
 from continuum.doors.http.body import read_body
 from continuum.doors.http.disconnect import Disconnect
 from continuum.doors.http.headers import response_headers
+from continuum.doors.http.openapi import errors, json_body
 from continuum.doors.http.services import client_host, gateway_of, remember
 from continuum.doors.http.sse import EventStreamResponse
 
 router = APIRouter(tags=["OpenAI"])
 
-_CHAT_BODY = {
-    "content": {
-        "application/json": {"schema": {"$ref": "#/components/schemas/ChatCompletionRequest"}}
-    },
-    "required": True,
-}
+CHAT_ERRORS = errors(400, 401, 404, 408, 413, 422, 429, 500, 502, 503, 504)
 
 
 def _json(payload: Any, headers: dict[str, str] | None = None) -> Response:
     return Response(orjson.dumps(payload), media_type="application/json", headers=headers)
 
 
-@router.get("/v1/models", summary="List the models the caller may use")
+@router.get("/v1/models", summary="List the models the caller may use", responses=errors(401, 503))
 async def list_models(request: Request) -> Response:
     principal = await authenticate(request)
     models = gateway_of(request).pipeline.visible_models(principal)
     return _json({"object": "list", "data": [model_object(m) for m in models]})
 
 
-@router.get("/v1/models/{model_id:path}", summary="Retrieve a model the caller may use")
+@router.get(
+    "/v1/models/{model_id:path}",
+    summary="Retrieve a model the caller may use",
+    responses=errors(401, 404, 503),
+)
 async def retrieve_model(request: Request, model_id: str) -> Response:
     principal = await authenticate(request)
     return _json(model_object(gateway_of(request).pipeline.visible_model(principal, model_id)))
@@ -53,7 +53,8 @@ async def retrieve_model(request: Request, model_id: str) -> Response:
 @router.post(
     "/v1/chat/completions",
     summary="Create a chat completion",
-    openapi_extra={"requestBody": _CHAT_BODY},
+    responses=CHAT_ERRORS,
+    openapi_extra=json_body(ChatCompletionRequest),
 )
 async def chat_completions(request: Request) -> Response:
     gateway = gateway_of(request)
