@@ -69,6 +69,17 @@ def _check_names(**names: str | None) -> None:
             raise InvalidRequest(f"The key's {field} {problem}", param=field)
 
 
+# Year 9999: whole seconds fit in 64 bits, so every listing of the keys can encode them.
+LAST_TIME = 253_402_300_799.0
+
+
+def _check_time(expires: float | None) -> None:
+    if expires is not None and not 0 <= expires <= LAST_TIME:  # NaN fails both comparisons
+        raise InvalidRequest(
+            "The key's expiry must be a time before the year 10000", param="expires_at"
+        )
+
+
 def _info(row: Any) -> KeyInfo:
     return KeyInfo(
         id=row.id,
@@ -102,6 +113,7 @@ class KeyStore:
         """A new key and its record. The key is returned here and never again."""
         parse_rate_limits(rate_limit or [])  # refuse a bad limit before storing it
         _check_names(name=name, owner=owner)
+        _check_time(expires)
         key = "ck-" + secrets.token_urlsafe(32)
         key_id = "key_" + secrets.token_hex(12)
         row = {
@@ -149,6 +161,7 @@ class KeyStore:
         """Change ``name``, ``permissions``, ``rate_limit``, ``expires`` or ``revoked``."""
         values = dict(changes)
         _check_names(name=values.get("name"))
+        _check_time(values.get("expires"))
         if "rate_limit" in values:
             parse_rate_limits(values["rate_limit"])
             values["rate_limit"] = orjson.dumps(values["rate_limit"]).decode()

@@ -12,7 +12,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from continuum.auth.names import check_name
-from continuum.auth.store import KeyStore
+from continuum.auth.store import LAST_TIME, KeyStore
 from continuum.core.json_body import M, parse_json
 from continuum.core.limits import parse_rate_limits
 from continuum.doors.http.auth import require_admin
@@ -44,13 +44,18 @@ class _Limits(BaseModel):
         return None if value == "*" else value
 
 
+# Expiry up to the year 9999 (LAST_TIME): ttl_seconds=1e308 made every later listing of
+# the keys fail, its whole seconds beyond what JSON encoders take.
+LONGEST_TTL = 100 * 366 * 86400.0
+
+
 class KeyCreate(_Limits):
     name: str = Field(min_length=1, max_length=256)
     owner: str | None = Field(default=None, min_length=1, max_length=256)
     permissions: list[str] | None = None
     rate_limit: list[str] = Field(default_factory=list)
-    expires_at: float | None = None
-    ttl_seconds: float | None = Field(default=None, gt=0)
+    expires_at: float | None = Field(default=None, ge=0, le=LAST_TIME, allow_inf_nan=False)
+    ttl_seconds: float | None = Field(default=None, gt=0, le=LONGEST_TTL, allow_inf_nan=False)
     admin: bool = False
 
 
@@ -58,7 +63,7 @@ class KeyUpdate(_Limits):
     name: str | None = Field(default=None, min_length=1, max_length=256)
     permissions: list[str] | None = None
     rate_limit: list[str] | None = None
-    expires_at: float | None = None
+    expires_at: float | None = Field(default=None, ge=0, le=LAST_TIME, allow_inf_nan=False)
 
 
 def _keys(request: Request) -> KeyStore:
@@ -77,7 +82,7 @@ async def _body(request: Request, model: type[M]) -> M:
     "/keys",
     summary="Create a key (shown once)",
     status_code=201,
-    responses=errors(401, 403, 408, 413, 422, 503),
+    responses=errors(400, 401, 403, 408, 413, 422, 503),
     openapi_extra=json_body(KeyCreate),
 )
 async def create_key(request: Request) -> Response:
@@ -115,7 +120,7 @@ async def get_key(request: Request, key_id: str) -> Response:
 @router.patch(
     "/keys/{key_id}",
     summary="Change a key's name, models, limits or expiry",
-    responses=errors(401, 403, 404, 408, 413, 422, 503),
+    responses=errors(400, 401, 403, 404, 408, 413, 422, 503),
     openapi_extra=json_body(KeyUpdate),
 )
 async def update_key(request: Request, key_id: str) -> Response:
