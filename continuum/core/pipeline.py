@@ -18,6 +18,7 @@ from continuum.core.context import Principal, RequestContext
 from continuum.core.events import ErrorEvent, Event, TextDelta, ToolCallDelta, Usage
 from continuum.core.ids import RequestIds
 from continuum.core.ports import Authenticator, Ledger, Limiter, Router, Routes, UsageRecord
+from continuum.core.public import public
 from continuum.core.routes import Deployment, ModelRoute
 from continuum.core.types import ChatRequest
 from continuum.errors import ContinuumError, InternalError, ModelNotFound
@@ -126,6 +127,8 @@ class Pipeline:
                             usage = event  # type: ignore[assignment]
                         elif kind is ErrorEvent:
                             error = event.error  # type: ignore[union-attr]
+                            if served_by:  # what the client reads names the model only
+                                public(error, route, served_by[0])
                             status, error_code = error.status, error.code
                         yield event
                 finally:

@@ -15,12 +15,12 @@ from collections.abc import AsyncGenerator, Mapping
 from dataclasses import dataclass
 
 from continuum.core.events import ErrorEvent, Event
+from continuum.core.public import public
 from continuum.core.routes import Deployment, ModelRoute
 from continuum.core.types import ChatRequest
 from continuum.errors import ContinuumError, UpstreamTimeout, UpstreamUnavailable
 from continuum.providers.base import Provider
 from continuum.routing.health import Health
-from continuum.routing.public import public
 
 log = logging.getLogger("continuum.routing")
 
@@ -194,8 +194,6 @@ class Router:
             yield first
             if ends is None:
                 async for event in events:
-                    if event.__class__ is ErrorEvent:
-                        public(event.error, route, deployment)
                     yield event
                 return
             while True:
@@ -209,8 +207,6 @@ class Router:
                     message = f"The model '{route.id}' did not finish in time"
                     yield ErrorEvent(UpstreamTimeout(message))
                     return
-                if event.__class__ is ErrorEvent:
-                    public(event.error, route, deployment)
                 yield event
         finally:
             await events.aclose()

@@ -155,9 +155,7 @@ class BatchingLedger:
 
     def _rotate(self) -> None:
         if self._journal is not None:
-            segment = self._journal.rotate()
-            if segment is not None:
-                self._retired.append(segment)
+            self._retired += self._journal.rotate()
 
     async def _write(self, records: list[UsageRecord], origin: str) -> list[UsageRecord]:
         """Insert ``records``; returns those to keep for a later try (the database is

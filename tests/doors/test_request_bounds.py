@@ -69,6 +69,21 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
         ({"response_format": {"type": "json_object", "n": BIG}}, "response_format.n"),
         (
             {
+                "messages": [
+                    {"role": "user", "content": "hi"},
+                    {
+                        "role": "user",
+                        "content": [
+                            {"type": "text", "text": "look"},
+                            {"type": "image_url", "image_url": {"url": "data:,", "w": BIG}},
+                        ],
+                    },
+                ]
+            },
+            "messages.1.content.1.image_url.w",
+        ),
+        (
+            {
                 "tools": [
                     {
                         "type": "function",

@@ -30,13 +30,27 @@ def test_a_line_carries_every_field_of_the_record(tmp_path: Path) -> None:
     original = record("r1")
     original.seq = 7
     journal.append(original)
-    segment = journal.rotate()
-    assert segment is not None
-    (line,) = segment.path.read_bytes().splitlines()
+    (segment,) = journal.rotate()
+    # Read while the writer still holds it: what a process that dies would leave.
+    (line,) = segment.path.read_bytes().rstrip(b"\x00").splitlines()
     assert parse_line(line) == original
     assert parse_line(line[:-3]) is None and parse_line(b"[1, 2]") is None
-    journal.release([segment])
+    journal.release([segment])  # written: emptied, kept for the next records
+    assert segment.path.read_bytes().strip(b"\x00") == b""
+    journal.close()
     assert not segment.path.exists()
+
+
+def test_a_full_segment_is_followed_by_another(tmp_path: Path) -> None:
+    journal = Journal(tmp_path, capacity=4096)
+    for index in range(200):  # ~80 bytes each: 16 KB, several 4 KiB segments
+        journal.append(record(f"r{index}"))
+    segments = journal.rotate()
+    assert len(segments) >= 3 and sum(s.records for s in segments) == 200
+    journal.release(segments, keep=True)  # cut to what was written
+    found = [r.request_id for _, records in Journal(tmp_path).orphans() for r in records]
+    assert sorted(found) == sorted(f"r{index}" for index in range(200))
+    assert all(p.stat().st_size < 4096 for p in tmp_path.glob("*.jsonl"))
 
 
 def test_files_are_private(tmp_path: Path) -> None:
@@ -55,8 +69,7 @@ def test_a_live_journal_is_no_orphan_and_a_dead_one_is(tmp_path: Path) -> None:
     live.append(record("b"))
     other = Journal(tmp_path)
     assert list(other.orphans()) == []  # both segments are locked by their writer
-    assert retired is not None
-    live.release([retired], keep=True)  # as a process that dies leaves it
+    live.release(retired, keep=True)  # as a process that dies leaves it
     live.close()
     found = {
         segment.path.name: [r.request_id for r in records] for segment, records in other.orphans()

@@ -90,3 +90,22 @@ async def test_a_long_prompt_is_counted_the_same_with_turns_of_the_loop() -> Non
     usage = events[-1]
     assert isinstance(usage, Usage)
     assert usage.prompt_tokens == tokens.REPLY_PRIMING + tokens.PER_MESSAGE + tokens.count(long)
+
+
+@pytest.mark.parametrize("max_tokens", [None, 1, 4000, 4001, 10_000])
+async def test_a_long_answer_streams_whole_and_stops_exactly_at_max_tokens(
+    max_tokens: int | None,
+) -> None:
+    long = " ".join(f"w{i}, x." for i in range(6000))  # ~40k characters, ~24k tokens
+    events = [
+        e async for e in LocalProvider().stream_chat(request(long, max_tokens=max_tokens), ECHO)
+    ]
+    text = "".join(e.text for e in events if isinstance(e, TextDelta))
+    usage, finish = events[-1], events[-2]
+    assert isinstance(usage, Usage) and isinstance(finish, Finish)
+    if max_tokens is None:
+        assert text == long and finish.reason == "stop"
+        assert usage.completion_tokens == tokens.count(long)
+    else:
+        assert text == "".join(tokens.tokenize(long)[:max_tokens]) and finish.reason == "length"
+        assert usage.completion_tokens == max_tokens

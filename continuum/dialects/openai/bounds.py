@@ -63,10 +63,12 @@ def check_value(value: Any, path: str) -> None:
 
 def check_integers(request: ChatCompletionRequest) -> None:
     """Every integer of ``request`` that could reach a provider fits in 64 signed bits."""
-    for name in ("max_tokens", "max_completion_tokens", "seed"):
-        value = getattr(request, name)
-        if value is not None and not INT64_MIN <= value <= INT64_MAX:
-            raise _refuse(name, value)
+    if request.max_tokens is not None and not 0 < request.max_tokens <= INT64_MAX:
+        raise _refuse("max_tokens", request.max_tokens)
+    if request.max_completion_tokens is not None and request.max_completion_tokens > INT64_MAX:
+        raise _refuse("max_completion_tokens", request.max_completion_tokens)
+    if request.seed is not None and not INT64_MIN <= request.seed <= INT64_MAX:
+        raise _refuse("seed", request.seed)
     if request.model_extra:
         check_value(request.model_extra, "")
     if request.response_format:
@@ -76,8 +78,4 @@ def check_integers(request: ChatCompletionRequest) -> None:
             check_value(tool.function.parameters, f"tools.{index}.function.parameters")
     if isinstance(request.tool_choice, BaseModel) and request.tool_choice.model_extra:
         check_value(request.tool_choice.model_extra, "tool_choice")
-    for m_index, message in enumerate(request.messages):
-        if isinstance(message.content, list):
-            for p_index, part in enumerate(message.content):
-                if part.type != "text" and part.model_extra:
-                    check_value(part.model_extra, f"messages.{m_index}.content.{p_index}")
+    # Non-text content parts are checked as ``MessageIn.to_core`` passes them on.

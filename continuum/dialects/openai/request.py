@@ -11,7 +11,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from continuum.core.types import ChatRequest, ContentPart, Message, SamplingParams, Tool, ToolCall
-from continuum.dialects.openai.bounds import check_integers, check_model_id
+from continuum.dialects.openai.bounds import check_integers, check_model_id, check_value
 
 
 class _Open(BaseModel):
@@ -21,6 +21,15 @@ class _Open(BaseModel):
 class ContentPartIn(_Open):
     type: str
     text: str | None = None
+
+
+def _raw(part: ContentPartIn, where: str) -> dict[str, Any] | None:
+    """A non-text part as sent (passed through to providers), its integers checked."""
+    if part.type == "text":
+        return None
+    if part.model_extra:
+        check_value(part.model_extra, where)
+    return part.model_dump()
 
 
 class FunctionCallIn(_Open):
@@ -41,14 +50,13 @@ class MessageIn(_Open):
     tool_calls: list[ToolCallIn] | None = None
     tool_call_id: str | None = None
 
-    def to_core(self) -> Message:
+    def to_core(self, index: int = 0) -> Message:
+        """The core message (``index``: its place in the request, for error messages)."""
         content: str | tuple[ContentPart, ...] | None
         if isinstance(self.content, list):
             content = tuple(
-                ContentPart(
-                    part.type, part.text, None if part.type == "text" else part.model_dump()
-                )
-                for part in self.content
+                ContentPart(part.type, part.text, _raw(part, f"messages.{index}.content.{i}"))
+                for i, part in enumerate(self.content)
             )
         else:
             content = self.content
@@ -137,7 +145,7 @@ class ChatCompletionRequest(_Open):
         )
         return ChatRequest(
             model=self.model,
-            messages=tuple(message.to_core() for message in self.messages),
+            messages=tuple(message.to_core(i) for i, message in enumerate(self.messages)),
             params=params,
             tools=tools,
             tool_choice=tool_choice,

@@ -25,13 +25,16 @@ _INLINE_CHARACTERS = 20_000
 # The most one request may ask of the local chat models, in tokens over all its choices
 # (counted as characters, which bound tokens from above, so it is known before the work).
 MAX_OUTPUT_TOKENS = 1 << 20
-# Tokens streamed between two turns of the event loop: the local models never wait, so
-# a long answer would otherwise hold the loop (and every other request) until its end.
-YIELD_EVERY = 256
+# Characters of an answer cut into tokens at once, and streamed between two turns of the
+# event loop (~1 ms): the local models never wait, so a long answer would otherwise hold
+# the loop (and every other request) until its end.
+TOKENS_AT_ONCE = 4096
 
 
 def _stop_at(text: str, stops: tuple[str, ...]) -> tuple[int, bool]:
     """Where the answer ends: before the first stop sequence (True), else its length."""
+    if not stops:
+        return len(text), False
     cut = min((i for i in (text.find(s) for s in stops if s) if i >= 0), default=-1)
     return (cut, True) if cut >= 0 else (len(text), False)
 
@@ -56,14 +59,13 @@ def _check_work(plans: list[Plan], request: ChatRequest) -> None:
         )
 
 
-async def _prompt_tokens(request: ChatRequest) -> int:
-    """``tokens.prompt_tokens``, counting a long message in pieces with a turn of the event
+async def _long_prompt_tokens(request: ChatRequest) -> int:
+    """``tokens.prompt_tokens`` of a long prompt, counted in pieces with a turn of the event
     loop between them (a thread would not help: the regular expression holds the GIL)."""
     total = 0
     for part in tokens.prompt_counts(request, _INLINE_CHARACTERS):
         total += part
-        if part > 1000:
-            await asyncio.sleep(0)
+        await asyncio.sleep(0)
     return total
 
 
@@ -72,7 +74,7 @@ class LocalProvider:
 
     Deployment option ``token_delay`` (seconds) paces the stream like a real model.
     Answers are streamed as they are cut into tokens, never built whole, and the event
-    loop gets a turn every ``YIELD_EVERY`` tokens; a request asking for more than
+    loop gets a turn every ``TOKENS_AT_ONCE`` characters; a request asking for more than
     ``MAX_OUTPUT_TOKENS`` is refused before any work.
     """
 
@@ -99,7 +101,6 @@ class LocalProvider:
         plans = [plan(model, request, choice) for choice in range(params.n)]
         _check_work(plans, request)
         completion_tokens = 0
-        since_turn = 0
         for choice, answer in enumerate(plans):
             for index, call in enumerate(answer.calls):
                 yield ToolCallDelta(
@@ -115,25 +116,31 @@ class LocalProvider:
                 yield Finish("tool_calls", choice)
                 continue
             end, stopped = _stop_at(answer.text, params.stop)
+            text = answer.text if end == len(answer.text) else answer.text[:end]
             limit = params.max_tokens
             reason = "stop"
             sent = 0
-            for piece in tokens.iter_tokens(answer.text, end):
-                if limit is not None and sent >= limit:
-                    reason = "length"
+            for part in tokens.token_lists(text, TOKENS_AT_ONCE):
+                if limit is not None:
+                    room = limit - sent
+                    if room < len(part):
+                        part, reason = part[: max(room, 0)], "length"
+                for piece in part:
+                    if delay:
+                        await asyncio.sleep(delay)
+                    yield TextDelta(piece, choice)
+                sent += len(part)
+                if reason == "length":
                     break
-                if delay:
-                    await asyncio.sleep(delay)
-                else:
-                    since_turn += 1
-                    if since_turn >= YIELD_EVERY:
-                        since_turn = 0
-                        await asyncio.sleep(0)
-                sent += 1
-                yield TextDelta(piece, choice)
+                if len(text) > TOKENS_AT_ONCE and not delay:
+                    await asyncio.sleep(0)  # a long answer: let the loop turn between pieces
             completion_tokens += sent
             yield Finish("stop" if stopped and reason == "stop" else reason, choice)
-        yield Usage(await _prompt_tokens(request), completion_tokens)
+        if sum(len(message.text) for message in request.messages) <= _INLINE_CHARACTERS:
+            prompt = tokens.prompt_tokens(request)
+        else:
+            prompt = await _long_prompt_tokens(request)
+        yield Usage(prompt, completion_tokens)
 
     async def embed(
         self, texts: Sequence[str], deployment: Deployment, *, dimensions: int | None = None

@@ -22,10 +22,14 @@ def tokenize(text: str) -> list[str]:
     return _TOKEN.findall(text)
 
 
-def iter_tokens(text: str, end: int | None = None) -> Iterator[str]:
-    """The tokens of ``text[:end]``, one at a time (no list, no copy of the text)."""
-    for match in _TOKEN.finditer(text, 0, len(text) if end is None else end):
-        yield match.group()
+def token_lists(text: str, size: int = 4096) -> Iterator[list[str]]:
+    """The tokens of ``text`` in lists, each from about ``size`` characters of it: a long
+    text is never cut into tokens all at once, a short one costs one ``findall``."""
+    if len(text) <= size:
+        yield _TOKEN.findall(text)
+        return
+    for part in chunks(text, size):
+        yield _TOKEN.findall(part)
 
 
 def chunks(text: str, size: int) -> Iterator[str]:
@@ -64,4 +68,12 @@ def prompt_counts(request: ChatRequest, piece: int = 1 << 62) -> Iterator[int]:
 
 
 def prompt_tokens(request: ChatRequest) -> int:
-    return sum(prompt_counts(request))
+    """``sum(prompt_counts(request))``, without the generator (the hot path's short prompts)."""
+    total = REPLY_PRIMING
+    for message in request.messages:
+        total += PER_MESSAGE + count(message.text)
+        for call in message.tool_calls:
+            total += count(call.name) + count(call.arguments)
+    for tool in request.tools:
+        total += count(tool.name) + count(tool.description or "")
+    return total

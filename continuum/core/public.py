@@ -2,9 +2,10 @@
 
 A provider's error message may carry what locates or opens its upstream: the provider
 type, the base URL and its host, credentials written into it (``user:pass@``), the
-upstream's own model name, or an upstream's message quoting any of these. The router
-passes every error of a deployment through ``public`` before anyone sees it: the
-provider's name becomes the public model id, and the rest is cut out. Operators find
+upstream's own model name, or an upstream's message quoting any of these. Every error of
+a deployment passes through ``public`` before anyone sees it (the router, for failures
+before the first event; the pipeline, for an ``ErrorEvent`` after it, which it inspects
+anyway): the provider's name becomes the public model id, and the rest is cut out. Operators find
 the deployment (credentials redacted, ``Deployment.name``) in the log.
 """
 
