@@ -97,7 +97,10 @@ class Pipeline:
         """The route of a model the caller may use. A model it may not use is answered
         exactly like one that does not exist (``ModelNotFound``), so a restricted key
         cannot learn which other ids are served."""
-        return self.visible_model(principal, model)
+        route = self.table.get(model)
+        if not principal.may_use(model):
+            raise ModelNotFound(f"The model '{model}' does not exist", param="model")
+        return route
 
     async def chat(self, ctx: RequestContext, request: ChatRequest) -> AsyncGenerator[Event, None]:
         """The event stream of one chat.

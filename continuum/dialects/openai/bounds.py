@@ -61,8 +61,12 @@ def check_value(value: Any, path: str) -> None:
             stack.extend((v, f"{where}.{i}") for i, v in enumerate(item))
 
 
-def check_integers(request: ChatCompletionRequest) -> None:
-    """Every integer of ``request`` that could reach a provider fits in 64 signed bits."""
+def check_request(request: ChatCompletionRequest) -> None:
+    """The model id's length and characters, and every integer of ``request`` that could
+    reach a provider (64 signed bits), except non-text content parts' (``MessageIn``)."""
+    model = request.model
+    if len(model) > MAX_MODEL_ID or not model.isprintable():
+        check_model_id(model)
     if request.max_tokens is not None and not 0 < request.max_tokens <= INT64_MAX:
         raise _refuse("max_tokens", request.max_tokens)
     if request.max_completion_tokens is not None and request.max_completion_tokens > INT64_MAX:

@@ -11,7 +11,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from continuum.core.types import ChatRequest, ContentPart, Message, SamplingParams, Tool, ToolCall
-from continuum.dialects.openai.bounds import check_integers, check_model_id, check_value
+from continuum.dialects.openai.bounds import check_request, check_value
 
 
 class _Open(BaseModel):
@@ -121,8 +121,7 @@ class ChatCompletionRequest(_Open):
     def to_core(self, request_id: str) -> ChatRequest:
         """The core request; ``InvalidRequest`` (400) for what the schema cannot say: a model
         id over ``MAX_MODEL_ID`` characters, an integer outside 64 bits anywhere."""
-        check_model_id(self.model)
-        check_integers(self)
+        check_request(self)
         stop = (self.stop,) if isinstance(self.stop, str) else tuple(self.stop or ())
         params = SamplingParams(
             max_tokens=self.max_completion_tokens or self.max_tokens,

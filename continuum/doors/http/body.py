@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Generator
+from collections.abc import Generator
 from typing import Any
 
 from starlette.requests import Request
@@ -56,18 +56,8 @@ class _Suspended:
                     return done.value  # type: ignore[no-any-return]
 
 
-async def _receive(receive: Awaitable[Message], deadline: float) -> Message:
-    """The next message; a deadline is armed only if it has to be waited for.
-
-    Almost every body is already there when the route runs (it came with the headers):
-    the coroutine finishes on its first step and no timer is made, which would cost
-    more than the rest of reading the body.
-    """
-    step = receive.__await__()
-    try:
-        pending = step.send(None)
-    except StopIteration as done:
-        return done.value  # type: ignore[no-any-return]
+async def _wait(step: Generator[Any, Any, Message], pending: Any, deadline: float) -> Message:
+    """The rest of a ``receive`` that has to wait: now under the deadline."""
     async with asyncio.timeout_at(deadline):
         return await _Suspended(step, pending)
 
@@ -99,7 +89,16 @@ async def read_body(request: Request, limit: int, seconds: float | None = None) 
     more = True
     try:
         while more:
-            message = await _receive(receive(), deadline)
+            # Almost every body is already there when the route runs (it came with the
+            # headers): ``receive`` then finishes on its first step and no timer is made,
+            # which would cost more than the rest of reading the body.
+            step = receive().__await__()
+            try:
+                pending = step.send(None)
+            except StopIteration as done:
+                message = done.value
+            else:
+                message = await _wait(step, pending, deadline)
             if message["type"] == "http.disconnect":
                 log.debug("%s %s: the client left during the upload", request.method, request.url)
                 raise ClientClosed("The client closed the connection during the upload.")

@@ -115,8 +115,10 @@ class LocalProvider:
             if answer.calls:
                 yield Finish("tool_calls", choice)
                 continue
-            end, stopped = _stop_at(answer.text, params.stop)
-            text = answer.text if end == len(answer.text) else answer.text[:end]
+            text, stopped = answer.text, False
+            if params.stop:
+                end, stopped = _stop_at(text, params.stop)
+                text = text[:end]
             limit = params.max_tokens
             reason = "stop"
             sent = 0

@@ -63,7 +63,8 @@ async def chat_completions(request: Request) -> Response:
         credential(request), door="http", prefix="chatcmpl-", client=client_host(request)
     )
     remember(request, ctx)
-    body = await read_body(request, gateway.settings.max_body_bytes)
+    settings = gateway.settings
+    body = await read_body(request, settings.max_body_bytes, settings.body_timeout)
     wire = parse_json(body, ChatCompletionRequest)
     events = pipeline.chat(ctx, wire.to_core(ctx.request_id))
     created = int(time.time())
