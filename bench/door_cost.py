@@ -29,15 +29,15 @@ KEY = "bench-door-cost-0123456789"
 PROMPT = " ".join(f"word{i}" for i in range(20))
 
 
-def _scope(body: bytes) -> dict[str, Any]:
+def _scope(body: bytes, path: str = "/v1/chat/completions") -> dict[str, Any]:
     return {
         "type": "http",
         "asgi": {"version": "3.0"},
         "http_version": "1.1",
         "method": "POST",
         "scheme": "http",
-        "path": "/v1/chat/completions",
-        "raw_path": b"/v1/chat/completions",
+        "path": path,
+        "raw_path": path.encode(),
         "query_string": b"",
         "root_path": "",
         "headers": [

@@ -8,19 +8,20 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterable, Mapping
 from contextlib import asynccontextmanager
-from typing import Any
+from datetime import UTC, datetime
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
 from continuum import __version__
+from continuum.agents import Agent, AgentService, load_agents
 from continuum.auth import sample
 from continuum.auth.admin import ADMIN
 from continuum.auth.chain import KeyChain
 from continuum.auth.keys import StaticKeys
 from continuum.auth.store import KeyStore
 from continuum.auth.validator import load_validator
-from continuum.config.models import default_routes, load_models
+from continuum.config.models import default_routes, load_default_model, load_models
 from continuum.config.users import load_users
 from continuum.core.clock import Clock, SystemClock
 from continuum.core.context import Principal
@@ -28,15 +29,35 @@ from continuum.core.ids import RequestIds
 from continuum.core.pipeline import Pipeline
 from continuum.core.ports import Limiter
 from continuum.core.routes import ModelRoute
-from continuum.doors.http import admin, console, errors, health, openapi, usage, validate
+from continuum.dialects.simple.service import SimpleApi
+from continuum.doors.http import (
+    admin,
+    agent_runtime,
+    anthropic,
+    completions,
+    console,
+    errors,
+    health,
+    openapi,
+    responses,
+    usage,
+    validate,
+)
 from continuum.doors.http import limits as limit_routes
+from continuum.doors.http import simple as simple_routes
 from continuum.doors.http.fastpath import HttpApp
+from continuum.doors.http.openai import embeddings as embeddings_routes
+from continuum.doors.http.openai import files as files_routes
 from continuum.doors.http.openai import routes as openai_routes
-from continuum.errors import ConfigError
+from continuum.doors.ws import chat as ws_chat
+from continuum.doors.ws import simple as ws_simple
+from continuum.errors import ConfigError, ModelNotFound
+from continuum.files import DatabaseFileStore, DirectoryFileStore, FileStore
 from continuum.gateway import Gateway
 from continuum.limits.memory import MemoryLimiter
 from continuum.providers import registry
 from continuum.providers.base import Provider
+from continuum.responses.store import ResponseStore
 from continuum.routing.health import Health
 from continuum.routing.router import RetryPolicy, Router
 from continuum.routing.table import RoutingTable
@@ -51,6 +72,14 @@ def open_database(settings: Settings) -> Database:
     return Database(
         database_url(settings.database_url, settings.data_dir), schema=settings.database_schema
     )
+
+
+def _file_store(settings: Settings, database: Database) -> FileStore:
+    """Uploaded files: a directory beside SQLite (one machine); chunk rows in PostgreSQL,
+    which every replica shares (docs/decisions.md, "Files")."""
+    if database.is_sqlite:
+        return DirectoryFileStore(database, settings.data_dir / "files")
+    return DatabaseFileStore(database)
 
 
 def _limiter(settings: Settings, clock: Clock) -> Limiter:
@@ -110,6 +139,59 @@ def _keys(settings: Settings) -> tuple[list[tuple[str, Principal]], str | None]:
     return [(key, sample.PRINCIPAL)], key
 
 
+def _simple_api(settings: Settings, table: RoutingTable, agents: AgentService) -> SimpleApi:
+    """Seed 001's prompt API: its default model (checked now), whom it admits keyless, and
+    the agents its ``/agent/{name}`` routes run."""
+    path = settings.config_dir / "models.yml" if settings.config_dir else None
+    model, where, key = settings.default_model, "environment", "CONTINUUM_DEFAULT_MODEL"
+    if model is None and path is not None and path.exists():
+        model, where, key = load_default_model(path), str(path), "default_model"
+    if model is None:
+        model = "local-text" if "local-text" in table else None
+    else:
+        try:
+            table.get(model)
+        except ModelNotFound:
+            raise ConfigError(
+                where, key, f"names no model ('{model}')", "use a routed model id"
+            ) from None
+    if not settings.simple_anonymous:
+        return SimpleApi(model, agents=agents.stream)
+    if model is None:
+        raise ConfigError(
+            "environment",
+            "CONTINUUM_SIMPLE_ANONYMOUS",
+            "admits callers without a key to /model, but no default model is configured",
+            "set default_model in models.yml or CONTINUUM_DEFAULT_MODEL",
+        )
+    guest = Principal(
+        id="anonymous",
+        name="Anonymous",
+        permissions=frozenset({model}),
+        limits=settings.simple_anonymous_limits,
+        anonymous=True,
+    )
+    return SimpleApi(model, guest, agents.stream)
+
+
+def _agents(
+    settings: Settings, table: RoutingTable, pipeline: Pipeline, limiter: Limiter, clock: Clock
+) -> AgentService:
+    """``agents.yml`` checked against the routes, its agents routed as ``agent/<name>``."""
+    path = settings.config_dir / "agents.yml" if settings.config_dir else None
+    agents: Mapping[str, Agent] = {}
+    if path is not None and path.exists():
+
+        def now() -> datetime:  # the `now` tool follows the gateway's clock
+            return datetime.fromtimestamp(clock.time(), UTC)
+
+        agents = load_agents(path, models=table, clock=now).agents
+    service = AgentService(agents, pipeline, limiter)
+    for route in service.routes():
+        table.add(route)
+    return service
+
+
 def build_gateway(
     settings: Settings,
     clock: Clock | None = None,
@@ -152,6 +234,7 @@ def build_gateway(
         ledger=ledger,
         ids=RequestIds(),
     )
+    agents = _agents(settings, table, pipeline, limiter, clock)
     return Gateway(
         settings,
         pipeline,
@@ -163,13 +246,12 @@ def build_gateway(
         usage_store,
         keys,
         validator,
+        files=_file_store(settings, database),
+        agents=agents,
+        responses=ResponseStore(database),
+        simple=_simple_api(settings, table, agents),
+        clock=clock,
     )
-
-
-def _openapi(app: FastAPI) -> dict[str, Any]:
-    if app.openapi_schema is None:
-        app.openapi_schema = openapi.document(app)  # bodies and error statuses the routes name
-    return app.openapi_schema
 
 
 def create_app(
@@ -191,16 +273,32 @@ def create_app(
         version=__version__,
         description="The universal AI gateway: OpenAI-compatible HTTP over many providers.",
         lifespan=lifespan,
+        docs_url=None,  # served from package files by openapi.install, not from a CDN
+        redoc_url=None,
     )
     app.state.gateway = gateway
     errors.install(app)
+    app.error_shapes.add(anthropic.PREFIX, anthropic.anthropic_error)
     app.include_router(health.router)
     app.include_router(openai_routes.router)
+    app.include_router(anthropic.router)
+    app.include_router(embeddings_routes.router)
+    app.include_router(files_routes.router)
+    app.include_router(responses.router)
+    app.include_router(completions.router)
     app.include_router(limit_routes.router)
     app.include_router(usage.router)
     app.include_router(admin.router)
     app.include_router(validate.router)
     app.include_router(console.router)
+    # Before the prompt API: /agent/message/stream is not an agent named "message".
+    app.include_router(agent_runtime.router)
+    app.include_router(simple_routes.router)
+    app.include_router(ws_chat.router)
+    app.include_router(ws_simple.router)
+    for prefix in simple_routes.PATHS:
+        app.error_shapes.add(prefix, simple_routes.render_error)
+    app.error_shapes.add(agent_runtime.PATH, agent_runtime.render_error)  # longest prefix wins
     if gateway.settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,
@@ -212,7 +310,10 @@ def create_app(
         # CORS needs every request to pass its middleware; without it the hot route skips
         # FastAPI's layers (doors/http/fastpath.py).
         app.fast_route("POST", "/v1/chat/completions", openai_routes.chat_completions)
-    app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
+        app.fast_route("POST", anthropic.PREFIX, anthropic.messages)
+        app.fast_route("POST", "/v1/embeddings", embeddings_routes.create_embeddings)
+        app.fast_route("POST", "/v1/responses", responses.create_response)
+    openapi.install(app)
     return app
 
 

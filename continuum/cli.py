@@ -75,6 +75,7 @@ def serve(args: argparse.Namespace) -> int:
         access_log=args.access_log,
         server_header=False,
         **server_options(settings),  # slow clients: header deadline, connection cap
+        ws_max_size=settings.max_body_bytes,  # a bigger WebSocket message is refused unread (1009)
     )
     if settings.workers > 1:
         # Workers are separate processes: each builds its own gateway from the environment,

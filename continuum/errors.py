@@ -10,7 +10,7 @@ once (the OpenAI error object in ``continuum.dialects.openai.errors``).
     ├── InternalError                    500 internal_error (a bug; logged with the request id)
     ├── InvalidRequest                   400 invalid_request
     │   ├── MalformedJSON                400 invalid_json
-    │   ├── SchemaViolation              422 invalid_value (param names the field)
+    │   ├── SchemaViolation              400 invalid_value (param names the field)
     │   ├── PayloadTooLarge              413 payload_too_large
     │   └── RequestTimeout               408 request_timeout (the body came too slowly)
     ├── AuthenticationFailed             401 invalid_api_key
@@ -67,7 +67,8 @@ class MalformedJSON(InvalidRequest):
 
 
 class SchemaViolation(InvalidRequest):
-    status = 422
+    """A body that is JSON but breaks the schema: 400, as OpenAI's API and SDKs expect."""
+
     code = "invalid_value"
 
 

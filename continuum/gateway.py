@@ -4,7 +4,7 @@
 ASGI lifespan when the app runs alone) enters it once, and every listener — the HTTP
 app, the TCP server — is handed the same running gateway:
 
-    async with gateway:            # migrate the database, start the ledger writer
+    async with gateway:            # migrate the database, sweep the file store, start the ledger
         ...serve...
                                    # on exit: flush the ledger, close pools and stores
 """
@@ -14,11 +14,16 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from types import TracebackType
 
+from continuum.agents.service import AgentService
 from continuum.auth.store import KeyStore
 from continuum.auth.validator import Validator
+from continuum.core.clock import Clock, SystemClock
 from continuum.core.pipeline import Pipeline
 from continuum.core.ports import Limiter
+from continuum.dialects.simple.service import SimpleApi
+from continuum.files.store import FileStore
 from continuum.providers.base import Provider
+from continuum.responses.store import ResponseStore
 from continuum.settings import Settings
 from continuum.store.database import Database
 from continuum.usage.ledger import BatchingLedger
@@ -39,10 +44,16 @@ class Gateway:
     usage: UsageStore
     keys: KeyStore
     validate_user: Validator
+    files: FileStore
+    agents: AgentService  # agents.yml: run by the agent routes, served as agent/<name>
+    responses: ResponseStore
+    simple: SimpleApi = field(default_factory=lambda: SimpleApi(None))  # seed 001's prompt API
+    clock: Clock = field(default_factory=SystemClock)  # the one the services were built with
     _entered: int = field(default=0, repr=False)
 
     async def start(self) -> None:
         await self.database.migrate()
+        await self.files.start()  # after the tables exist: it sweeps dead uploads
         await self.ledger.start()  # writes what dead processes journaled, then runs
 
     async def aclose(self) -> None:
@@ -50,6 +61,7 @@ class Gateway:
         for provider in self.providers.values():
             await provider.aclose()
         await self.limiter.aclose()
+        await self.files.aclose()  # waits for uploads being committed
         await self.database.close()
 
     async def __aenter__(self) -> Gateway:

@@ -8,10 +8,17 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from continuum.core.limits import RateLimit, parse_rate_limits
 from continuum.errors import ConfigError
 
 DEFAULT_MAX_BODY = 8 * 1024 * 1024
+DEFAULT_MAX_FILE = 512 * 1024 * 1024  # OpenAI's own cap on one uploaded file
 LOG_LEVELS = ("debug", "info", "warning", "error", "critical")
+ANONYMOUS_RATE_LIMIT = "20/minute, 20000 tokens/hour"  # per anonymous user_id (or address)
+WS_MAX_BUFFERED = 1024 * 1024
+# Seed 003's example value for GATEWAY__INTERNAL_API_KEY: known to everyone, so refused.
+DEFAULT_INTERNAL_KEY = "change-me-internal-key"
+INTERNAL_KEY, SEED_INTERNAL_KEY = "CONTINUUM_INTERNAL_KEY", "GATEWAY__INTERNAL_API_KEY"
 
 
 def _int(env: Mapping[str, str], key: str, default: int, low: int, high: int) -> int:
@@ -42,6 +49,16 @@ def _seconds(env: Mapping[str, str], key: str, default: float, low: float, high:
     if not low <= value <= high:
         raise ConfigError("environment", key, f"{value} is out of range", f"use {low}..{high}")
     return value
+
+
+def _limits(env: Mapping[str, str], key: str, default: str) -> tuple[RateLimit, ...]:
+    raw = env.get(key) or default
+    try:
+        return parse_rate_limits([part.strip() for part in raw.split(",") if part.strip()])
+    except ValueError as error:
+        raise ConfigError(
+            "environment", key, str(error), f"set {key} to limits like '{default}'"
+        ) from None
 
 
 def _flag(env: Mapping[str, str], key: str) -> bool:
@@ -90,6 +107,24 @@ class Settings:
     keep_alive_timeout: float = 5.0  # an idle kept-alive connection is closed after this
     max_connections: int | None = None  # None: half the process's file descriptor limit
     usage_journal: bool = True  # journal usage records under <data dir>/journal
+    # Seed 001's prompt API and the WebSocket doors (docs/doors.md).
+    default_model: str | None = None  # the model behind /model (else models.yml's default_model)
+    simple_anonymous: bool = False  # admit prompt-API callers without a key, by user_id or address
+    simple_anonymous_limits: tuple[RateLimit, ...] = parse_rate_limits(
+        ANONYMOUS_RATE_LIMIT.split(", ")
+    )  # each anonymous caller's own limits
+    ws_max_pending: int = 32  # requests a WebSocket may queue behind the one it serves
+    ws_max_buffered_bytes: int = WS_MAX_BUFFERED  # unsent bytes a WebSocket may hold, then
+    ws_slow_consumer_seconds: float = 10.0  # how long it may stay full before it is closed
+    # The Files API: the largest upload (apart from the JSON body limit above). The files
+    # live in data_dir/files on SQLite, in the database itself on PostgreSQL.
+    max_file_bytes: int = DEFAULT_MAX_FILE
+    # Internal services (seed 003): the key of X-Internal-Auth, which endpoints meant for
+    # other services require and the agent_runtime provider sends. Dev mode
+    # (CONTINUUM_DEV_MODE, seed 002's DEV_MODE) allows development shortcuts, such as
+    # the seed's published default key.
+    internal_key: str | None = None
+    dev_mode: bool = False
     environ: Mapping[str, str] = field(default_factory=dict, repr=False)
 
     @classmethod
@@ -99,11 +134,12 @@ class Settings:
         config_dir = env.get("CONTINUUM_CONFIG_DIR")
         if config_dir is None and Path("config").is_dir():
             config_dir = "config"
-        log_level = env.get("CONTINUUM_LOG_LEVEL", "info").lower()
+        level_key = "CONTINUUM_LOG_LEVEL" if "CONTINUUM_LOG_LEVEL" in env else "GATEWAY__LOG_LEVEL"
+        log_level = env.get(level_key, "info").lower()
         if log_level not in LOG_LEVELS:
             raise ConfigError(
                 "environment",
-                "CONTINUUM_LOG_LEVEL",
+                level_key,
                 f"{log_level!r} is unknown",
                 f"use one of {', '.join(LOG_LEVELS)}",
             )
@@ -134,9 +170,31 @@ class Settings:
             usage_journal=_flag(env, "CONTINUUM_USAGE_JOURNAL")
             if env.get("CONTINUUM_USAGE_JOURNAL")
             else True,
+            default_model=env.get("CONTINUUM_DEFAULT_MODEL") or None,
+            simple_anonymous=_flag(env, "CONTINUUM_SIMPLE_ANONYMOUS"),
+            simple_anonymous_limits=_limits(
+                env, "CONTINUUM_SIMPLE_ANONYMOUS_RATE_LIMIT", ANONYMOUS_RATE_LIMIT
+            ),
+            ws_max_pending=_int(env, "CONTINUUM_WS_MAX_PENDING", 32, 1, 1024),
+            ws_max_buffered_bytes=_int(
+                env, "CONTINUUM_WS_MAX_BUFFERED_BYTES", WS_MAX_BUFFERED, 16 * 1024, 1 << 30
+            ),
+            ws_slow_consumer_seconds=_int(env, "CONTINUUM_WS_SLOW_CONSUMER_SECONDS", 10, 1, 3600),
+            max_file_bytes=_int(env, "CONTINUUM_MAX_FILE_BYTES", DEFAULT_MAX_FILE, 1, 1 << 40),
+            internal_key=env.get(INTERNAL_KEY) or env.get(SEED_INTERNAL_KEY) or None,
+            dev_mode=_flag(env, "CONTINUUM_DEV_MODE") or _flag(env, "DEV_MODE"),
             environ=env,
         )
-        return replace(settings, **{k: v for k, v in overrides.items() if v is not None})
+        settings = replace(settings, **{k: v for k, v in overrides.items() if v is not None})
+        if settings.internal_key == DEFAULT_INTERNAL_KEY and not settings.dev_mode:
+            raise ConfigError(
+                "environment",
+                INTERNAL_KEY if env.get(INTERNAL_KEY) else SEED_INTERNAL_KEY,
+                f"is seed 003's published default '{DEFAULT_INTERNAL_KEY}'",
+                "set a long random key (the same on every service of the chain), "
+                "or CONTINUUM_DEV_MODE=true on a development machine",
+            )
+        return settings
 
     @property
     def is_loopback(self) -> bool:

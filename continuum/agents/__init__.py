@@ -3,6 +3,7 @@
     config = load_agents(Path("agents.yml"), models=routing_table)
     result = await run(config.agents["math"], "what is 12*(3+4)?", call_model)
     async for event in stream(agent, prompt, call_model): ...
+    await gateway.agents.run(ctx, "math", prompt)      # in the gateway (AgentService)
 
 See docs/agents.md.
 """
@@ -20,6 +21,7 @@ from continuum.agents.records import (
     IterationDone,
     ToolCallRecord,
 )
+from continuum.agents.service import AgentService
 from continuum.agents.tools import FunctionTool, ToolContext, ToolError, ToolRegistry, tool
 
 __all__ = [
@@ -28,6 +30,7 @@ __all__ = [
     "AgentDone",
     "AgentEvent",
     "AgentResult",
+    "AgentService",
     "AgentsConfig",
     "AnswerDelta",
     "FunctionTool",

@@ -39,6 +39,8 @@ from continuum.errors import ConfigError
 FIX = "see docs/agents.md#agentsyml; each agent needs a name and a model"
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
 MODULE = re.compile(r"^[A-Za-z_]\w*(\.[A-Za-z_]\w*)*$")
+# /agent/message/stream (seed 003) would shadow seed 001's /agent/{name}/stream of this name.
+RESERVED = frozenset({"message"})
 
 
 class AgentEntry(BaseModel):
@@ -59,6 +61,11 @@ class AgentEntry(BaseModel):
             raise ValueError(
                 f"{value!r:.80} is not an agent name: use 1-64 letters, digits, '_' or '-', "
                 "starting with a letter or digit"
+            )
+        if value in RESERVED:
+            raise ValueError(
+                f"'{value}' is reserved: /agent/{value}/stream is the agent-runtime endpoint "
+                "(seed 003); choose another name"
             )
         return value
 
@@ -149,6 +156,13 @@ def _check_tools(
 def _check_models(path: Path, entries: list[AgentEntry], models: Container[str] | None) -> None:
     by_name = {entry.name: entry for entry in entries}
     for index, entry in enumerate(entries):
+        if models is not None and AGENT_PREFIX + entry.name in models:
+            raise ConfigError(
+                str(path),
+                f"agents[{index}].name",
+                f"'{AGENT_PREFIX}{entry.name}' is also a model id in models.yml",
+                "rename the agent or that model: agents are served as agent/<name>",
+            )
         key = f"agents[{index}].model"
         target = agent_name(entry.model)
         if target is None:

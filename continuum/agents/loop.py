@@ -41,7 +41,7 @@ from continuum.agents.records import (
 from continuum.agents.tools.base import ToolContext, ToolError
 from continuum.core.events import ErrorEvent, Event, TextDelta, Usage
 from continuum.core.stream import Aggregator
-from continuum.core.types import ChatRequest, Message, ToolCall
+from continuum.core.types import ChatRequest, Message, SamplingParams, ToolCall
 from continuum.errors import ContinuumError
 
 ModelCall: TypeAlias = Callable[[ChatRequest], AsyncGenerator[Event, None]]
@@ -115,13 +115,15 @@ async def stream(
     context: ToolContext | None = None,
     user: str | None = None,
     request_id: str = "agent",
+    params: SamplingParams | None = None,
 ) -> AsyncGenerator[AgentEvent, None]:
     """Run ``agent`` on ``prompt``, streaming its answer and its iterations.
 
     Ends with ``AgentDone``. A model call's failure raises its ``ContinuumError`` if
     nothing has been yielded yet, and is yielded as a final ``ErrorEvent`` otherwise.
     ``context`` carries the tools' per-conversation state (a new one by default);
-    model call ``i`` has the request id ``f"{request_id}-{i}"``.
+    model call ``i`` has the request id ``f"{request_id}-{i}"``; ``params`` (the caller's
+    sampling parameters) go with every model call.
     """
     context = context if context is not None else ToolContext(agent=agent.name, user=user)
     messages = conversation(agent, prompt, history)
@@ -134,6 +136,7 @@ async def stream(
         request = ChatRequest(
             model=agent.model,
             messages=tuple(messages),
+            params=params or SamplingParams(),
             tools=tools,
             user=user,
             request_id=f"{request_id}-{index}",
@@ -239,6 +242,7 @@ async def run(
     context: ToolContext | None = None,
     user: str | None = None,
     request_id: str = "agent",
+    params: SamplingParams | None = None,
 ) -> AgentResult:
     """Run ``agent`` on ``prompt`` to its result (the fold of ``stream``).
 
@@ -252,7 +256,13 @@ async def run(
         context=context,
         user=user,
         request_id=request_id,
+        params=params,
     )
+    return await result_of(events)
+
+
+async def result_of(events: AsyncGenerator[AgentEvent, None]) -> AgentResult:
+    """Fold a run's stream to its result; a failure raises its ``ContinuumError``."""
     try:
         async for event in events:
             if isinstance(event, ErrorEvent):

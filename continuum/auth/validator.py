@@ -10,7 +10,7 @@ from __future__ import annotations
 import importlib
 from collections.abc import Callable
 
-from continuum.errors import ConfigError
+from continuum.errors import ConfigError, PermissionDenied
 
 Validator = Callable[[str], bool | str]
 
@@ -39,3 +39,16 @@ def load_validator(path: str | None) -> Validator:
         )
     validator: Validator = found
     return validator
+
+
+def normalize_user(validator: Validator, user_id: str) -> str:
+    """The id ``validator`` accepts ``user_id`` as (normalized, or as given).
+
+    Raises ``PermissionDenied`` (403, ``invalid_user``) when the validator refuses it.
+    """
+    verdict = validator(user_id)
+    if not verdict:
+        raise PermissionDenied(
+            f"The user_id '{user_id}' is not valid", param="user_id", code="invalid_user"
+        )
+    return verdict if isinstance(verdict, str) else user_id

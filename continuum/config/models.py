@@ -99,6 +99,7 @@ class ModelEntry(BaseModel):
 class ModelsFile(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
+    default_model: str | None = Field(default=None, min_length=1, max_length=256)
     models: list[ModelEntry] = Field(default_factory=list)
 
 
@@ -122,9 +123,16 @@ def load_models(path: Path, providers: Iterable[str]) -> list[ModelRoute]:
     return list(routes.values())
 
 
+def load_default_model(path: Path) -> str | None:
+    """``default_model`` of ``models.yml``: the model of seed 001's ``/model`` (checked
+    against the routing table by the caller, which knows every model)."""
+    return load_yaml(path, ModelsFile, FIX).default_model
+
+
 def default_routes() -> list[ModelRoute]:
-    """The embedded default: the local models under their public names."""
+    """The embedded default: the local models (two chat, one embedding) under public names."""
     return [
         ModelRoute("local-echo", (Deployment("local", "echo"),), owned_by="continuum"),
         ModelRoute("local-text", (Deployment("local", "text"),), owned_by="continuum"),
+        ModelRoute("local-embed", (Deployment("local", "embed"),), owned_by="continuum"),
     ]

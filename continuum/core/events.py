@@ -45,10 +45,15 @@ class Usage:
 
 @dataclass(slots=True)
 class Finish:
-    """The end of one choice: ``stop``, ``length``, ``tool_calls`` or ``content_filter``."""
+    """The end of one choice: ``stop``, ``length``, ``tool_calls`` or ``content_filter``.
+
+    ``stop_sequence`` names the client's stop sequence that ended a ``stop``, when the
+    provider knows it (the Anthropic door reports it; OpenAI's API does not say).
+    """
 
     reason: str
     choice: int = 0
+    stop_sequence: str | None = None
 
 
 @dataclass(slots=True)

@@ -1,8 +1,8 @@
-"""Bytes to a validated pydantic model in one pass, with the error mapping every door shares."""
+"""Bytes (or decoded JSON) to a validated pydantic model, with the errors every door shares."""
 
 from __future__ import annotations
 
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from pydantic import BaseModel, ValidationError
 
@@ -10,27 +10,29 @@ from continuum.errors import MalformedJSON, SchemaViolation
 
 M = TypeVar("M", bound=BaseModel)
 
-_TYPE_TAGS = frozenset({"str", "int", "float", "bool", "list", "dict", "none", "literal"})
+_TYPE_LABELS = frozenset({"str", "int", "float", "bool", "bytes", "none", "dict", "list"})
 
 
-def _is_tag(part: str | int) -> bool:
-    """A union member's tag in an error location (``str``, ``list[str]``, ``StreamOptions``),
-    which names no field of the body."""
-    if not isinstance(part, str):
-        return False
-    return part in _TYPE_TAGS or "[" in part or part[:1].isupper()
+def _is_field(part: int | str) -> bool:
+    # pydantic puts union members in an error's location: ``str``, ``list[...]``,
+    # ``function-after[...]``, and the tags of tagged unions (``type=message`` in ours).
+    return isinstance(part, int) or not (part in _TYPE_LABELS or "[" in part or "=" in part)
 
 
-def _most_telling(errors: list[Any]) -> Any:
-    """The first field's error; for a union, the member that nearly matched says more than
-    "should be a string"."""
-    field = errors[0]["loc"][:1]
-    for error in errors:
-        if error["loc"][:1] != field:
-            break
-        if not error["type"].endswith("_type"):
-            return error
-    return errors[0]
+def _violation(error: ValidationError, prefix: str = "") -> SchemaViolation | MalformedJSON:
+    """Of several errors the deepest is reported: for a field that may be a string or a
+    list, the list's bad item says more than "should be a valid string"."""
+    errors = error.errors(include_url=False)
+    if errors[0]["type"] == "json_invalid":
+        return MalformedJSON(f"The body is not valid JSON: {errors[0]['msg']}")
+    # Deepest first; at equal depth, a member that nearly matched ("at most 4 items")
+    # over one of the wrong type ("should be a valid string").
+    worst = max(errors, key=lambda e: (len(e["loc"]), not e["type"].endswith("_type")))
+    path = ".".join(str(part) for part in worst["loc"] if _is_field(part))
+    param = prefix + path if path else (prefix.rstrip(".") or None)
+    if param is None:
+        return SchemaViolation(f"{worst['msg']} (the body as a whole)")
+    return SchemaViolation(f"{worst['msg']}: '{param}'", param=param)
 
 
 def parse_json(body: bytes | str, model: type[M]) -> M:
@@ -38,9 +40,15 @@ def parse_json(body: bytes | str, model: type[M]) -> M:
     try:
         return model.model_validate_json(body)
     except ValidationError as error:
-        errors = error.errors(include_url=False)
-        if errors[0]["type"] == "json_invalid":
-            raise MalformedJSON(f"The body is not valid JSON: {errors[0]['msg']}") from None
-        first = _most_telling(errors)
-        param = ".".join(str(part) for part in first["loc"] if not _is_tag(part)) or None
-        raise SchemaViolation(f"{first['msg']}: '{param}'", param=param) from None
+        raise _violation(error) from None
+
+
+def validate(value: object, model: type[M], prefix: str = "") -> M:
+    """Validate JSON a door has already decoded (a part of a larger message, say).
+
+    ``SchemaViolation`` names the field as ``prefix`` + its path (``"settings."``).
+    """
+    try:
+        return model.model_validate(value)
+    except ValidationError as error:
+        raise _violation(error, prefix) from None

@@ -3,8 +3,9 @@
     open (authenticate, request id) ─► authorize model ─► reserve limits ─► route
         ─► provider events ─► settle limits ─► record usage
 
-Doors call ``open`` and then ``chat``; everything between the wire formats happens
-here, against Protocols only (``core/ports.py``).
+Doors call ``open`` and then ``chat`` (or ``embed``, the same steps for one answer of
+vectors; or ``admit`` for a request that uses no model); everything between the wire
+formats happens here, against Protocols only (``core/ports.py``).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import time
 from collections.abc import AsyncGenerator
 
 from continuum.core.context import Principal, RequestContext
+from continuum.core.embedding import EmbeddingRequest, Embeddings, estimate_embedding_tokens
 from continuum.core.events import ErrorEvent, Event, TextDelta, ToolCallDelta, Usage
 from continuum.core.ids import RequestIds
 from continuum.core.ports import Authenticator, Ledger, Limiter, Router, Routes, UsageRecord
@@ -75,9 +77,18 @@ class Pipeline:
         prefix: str,
         client: str | None = None,
         user_id: str | None = None,
+        guest: Principal | None = None,
     ) -> RequestContext:
-        """Authenticate a caller and start one request: its context, with a fresh id."""
-        principal = await self._authenticator.authenticate(credential)
+        """Authenticate a caller and start one request: its context, with a fresh id.
+
+        ``guest`` is the principal of a caller without a credential, for a door that
+        admits such callers (seed 001's API, when configured); without it a missing
+        credential fails as everywhere. A credential that is given is always checked.
+        """
+        if credential is None and guest is not None:
+            principal = guest
+        else:
+            principal = await self._authenticator.authenticate(credential)
         return RequestContext(self._ids.new(prefix), principal, door, client, user_id)
 
     def new_id(self, prefix: str) -> str:
@@ -102,16 +113,37 @@ class Pipeline:
             raise ModelNotFound(f"The model '{model}' does not exist", param="model")
         return route
 
+    async def count_tokens(self, ctx: RequestContext, request: ChatRequest) -> int:
+        """The prompt tokens of ``request``, for a caller permitted to use its model.
+
+        Counted by the tokenizer of the route's first deployment when its provider has one,
+        else estimated (``estimate_prompt_tokens``). Nothing is generated, so no limit is
+        taken and nothing is recorded.
+        """
+        route = self.authorize(ctx.principal, request.model)
+        counted = await self._router.count_tokens(route, request)
+        return counted if counted is not None else estimate_prompt_tokens(request)
+
     async def chat(self, ctx: RequestContext, request: ChatRequest) -> AsyncGenerator[Event, None]:
-        """The event stream of one chat.
+        r"""The event stream of one chat.
 
         Failures before the first event raise from the first ``anext`` so a door can
         still answer with a status code; later failures arrive as an ``ErrorEvent``.
         Whatever way the stream ends, the limits are settled and one usage record is
         written: with the upstream's usage when it came, else with the tokens relayed
-        (a client that leaves early pays for what it was sent).
+        (a client that leaves early pays for what it was sent). A model its route
+        ``serve``\ s in process (an agent) is authorized here and then handed over: each
+        model call it makes comes back through ``chat`` and is limited and recorded.
         """
         route = self.authorize(ctx.principal, request.model)
+        if route.serve is not None:
+            served = route.serve(ctx, request)
+            try:
+                async for event in served:
+                    yield event
+            finally:
+                await served.aclose()
+            return
         served_by: list[Deployment] = []
         usage: Usage | None = None
         ttft: float | None = None
@@ -150,12 +182,46 @@ class Pipeline:
             log.exception("request %s: unexpected failure", ctx.request_id)
             raise InternalError("The server had an error while processing your request.") from error
         finally:
-            self._record(ctx, request, served_by, usage, ttft, status, error_code)
+            self._record(ctx, request.model, served_by, usage, ttft, status, error_code)
+
+    async def embed(self, ctx: RequestContext, request: EmbeddingRequest) -> Embeddings:
+        """The vectors of one embeddings request, with the chat's steps: authorize the
+        model, reserve the request and an estimate of its tokens, route (retries and
+        fallback), settle with the tokens the model counted, record one usage line."""
+        route = self.authorize(ctx.principal, request.model)
+        served_by: list[Deployment] = []
+        usage: Usage | None = None
+        status, error_code = 200, None
+        try:
+            async with self._limiter.reserve(ctx, estimate_embedding_tokens(request)) as held:
+                found = await self._router.embed(route, request, served_by)
+                usage = Usage(found.prompt_tokens, 0)
+                held.settle(found.prompt_tokens)
+                return found
+        except ContinuumError as error:
+            status, error_code = error.status, error.code
+            raise
+        except asyncio.CancelledError:
+            status, error_code = 499, "client_closed"
+            raise
+        except Exception as error:
+            status, error_code = 500, InternalError.code
+            log.exception("request %s: unexpected failure", ctx.request_id)
+            raise InternalError("The server had an error while processing your request.") from error
+        finally:
+            self._record(ctx, request.model, served_by, usage, None, status, error_code)
+
+    async def admit(self, ctx: RequestContext) -> None:
+        """Count a request that uses no model (the Files API) against the caller's request
+        limits; ``RateLimited`` when a limit refuses it. Nothing goes to the usage ledger:
+        it records model use, and these requests have none."""
+        async with self._limiter.reserve(ctx, 0):
+            pass
 
     def _record(
         self,
         ctx: RequestContext,
-        request: ChatRequest,
+        model: str,
         served_by: list[Deployment],
         usage: Usage | None,
         ttft: float | None,
@@ -167,7 +233,7 @@ class Pipeline:
                 request_id=ctx.request_id,
                 user_id=ctx.subject,
                 key_id=ctx.principal.key_id,
-                model=request.model,
+                model=model,
                 deployment=served_by[0].name if served_by else None,
                 prompt_tokens=usage.prompt_tokens if usage else 0,
                 completion_tokens=usage.completion_tokens if usage else 0,

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from continuum.core.context import Principal, RequestContext
+from continuum.core.embedding import EmbeddingRequest, Embeddings
 from continuum.core.events import Event
 from continuum.core.limits import LimitState
 from continuum.core.routes import Deployment, ModelRoute
@@ -91,4 +92,18 @@ class Router(Protocol):
 
         Failures before the first event raise; failures after it are ``ErrorEvent``\\ s.
         """
+        ...
+
+    async def count_tokens(self, route: ModelRoute, request: ChatRequest) -> int | None:
+        """The prompt tokens of ``request`` by the route's own tokenizer, None without one."""
+        ...
+
+    async def embed(
+        self,
+        route: ModelRoute,
+        request: EmbeddingRequest,
+        attempt: list[Deployment] | None = None,
+    ) -> Embeddings:
+        """The vectors from the first deployment that answers, with the same retries and
+        fallbacks as chats; ``attempt`` gets that deployment."""
         ...

@@ -7,27 +7,32 @@
 A failure after the first event becomes the encoder's error frame and the stream ends
 without the encoder's success terminator (``[DONE]`` for OpenAI SSE), so a cut answer
 never looks complete. The upstream is always closed when the relay ends, however it ends.
+
+Both work on any event stream that keeps the pipeline's rule (a failure before the first
+event raises, one after it is an ``ErrorEvent``): core chat events, and agent runs.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import AsyncGenerator
-from typing import Protocol, TypeVar
+from typing import Protocol, TypeVar, cast
 
-from continuum.core.events import ErrorEvent, Event
+from continuum.core.events import ErrorEvent
 from continuum.errors import ContinuumError, InternalError, UpstreamError
 
 T = TypeVar("T")
 T_co = TypeVar("T_co", covariant=True)
+E = TypeVar("E")
+E_contra = TypeVar("E_contra", contravariant=True)
 
 log = logging.getLogger("continuum.relay")
 
 
-class Encoder(Protocol[T_co]):
+class Encoder(Protocol[E_contra, T_co]):
     """A dialect's encoder of one stream: events in, frames (of any type the door sends) out."""
 
-    def encode(self, event: Event) -> T_co | None:
+    def encode(self, event: E_contra) -> T_co | None:
         """The frame of a text, tool-call, finish or usage event (None: nothing to send)."""
         ...
 
@@ -40,7 +45,7 @@ class Encoder(Protocol[T_co]):
         ...
 
 
-async def first_event(events: AsyncGenerator[Event, None]) -> Event:
+async def first_event(events: AsyncGenerator[E, None]) -> E:
     """The first event: a failure before it raises; an empty stream is an upstream error."""
     try:
         return await anext(events)
@@ -49,9 +54,9 @@ async def first_event(events: AsyncGenerator[Event, None]) -> Event:
 
 
 async def relay(
-    first: Event,
-    events: AsyncGenerator[Event, None],
-    encoder: Encoder[T],
+    first: E,
+    events: AsyncGenerator[E, None],
+    encoder: Encoder[E, T],
     request_id: str = "",
 ) -> AsyncGenerator[T, None]:
     """Encode ``first`` and every later event; end with the error frame or the success frame."""
@@ -64,7 +69,7 @@ async def relay(
         async for event in events:
             if event.__class__ is ErrorEvent:
                 failed = True
-                yield encoder.error(event.error)
+                yield encoder.error(cast(ErrorEvent, event).error)
                 continue
             frame = encode(event)
             if frame is not None:

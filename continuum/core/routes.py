@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import AsyncGenerator, Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeAlias
+
+from continuum.core.context import RequestContext
+from continuum.core.events import Event
+from continuum.core.types import ChatRequest
+
+Serve: TypeAlias = Callable[[RequestContext, ChatRequest], AsyncGenerator[Event, None]]
+"""Serves a model in this process with the caller's context (see ``ModelRoute.serve``)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,6 +45,11 @@ class ModelRoute:
     created: int = 0
     timeout: float | None = None  # the whole request, retries and fallbacks included
     retries: int | None = None  # extra attempts per deployment; None: the router's default
+    # A model this process serves itself by making model calls of its own through the
+    # pipeline (an agent): the pipeline hands it the caller's context and the request
+    # instead of routing it, and leaves limits and usage to those calls, so a caller is
+    # neither limited nor charged twice for one answer.
+    serve: Serve | None = field(default=None, compare=False, repr=False)
 
 
 def redact_url(url: str) -> str:

@@ -22,6 +22,7 @@ class Choice:
     text_parts: list[str] = field(default_factory=list)
     calls: dict[int, _PartialCall] = field(default_factory=dict)
     finish_reason: str | None = None
+    stop_sequence: str | None = None
 
     @property
     def text(self) -> str:
@@ -65,7 +66,9 @@ class Aggregator:
                 call.name += event.name
             call.arguments.append(event.arguments)
         elif isinstance(event, Finish):
-            self._choice(event.choice).finish_reason = event.reason
+            choice = self._choice(event.choice)
+            choice.finish_reason = event.reason
+            choice.stop_sequence = event.stop_sequence
         elif isinstance(event, Usage):
             self.usage = event
         elif isinstance(event, ErrorEvent):

@@ -62,6 +62,8 @@ class SamplingParams:
     seed: int | None = None
     presence_penalty: float | None = None
     frequency_penalty: float | None = None
+    # Sample from the k likeliest tokens: Anthropic and Ollama take it, OpenAI's API has none.
+    top_k: int | None = None
 
 
 @dataclass(frozen=True, slots=True)

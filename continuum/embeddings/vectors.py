@@ -13,8 +13,6 @@ from __future__ import annotations
 import base64
 import math
 import struct
-import sys
-from array import array
 from collections.abc import Sequence
 
 from continuum.errors import InvalidRequest
@@ -41,10 +39,8 @@ def shorten(vector: Sequence[float], dimensions: int) -> list[float]:
 
 def to_base64(vector: Sequence[float]) -> str:
     """The vector as base64 of its little-endian float32 bytes."""
-    packed = array("f", vector)
-    if sys.byteorder == "big":
-        packed.byteswap()
-    return base64.b64encode(packed.tobytes()).decode("ascii")
+    # struct caches the compiled format; 3x faster than array("f") (docs/decisions.md).
+    return base64.b64encode(struct.pack(f"<{len(vector)}f", *vector)).decode("ascii")
 
 
 def from_base64(text: str) -> list[float]:

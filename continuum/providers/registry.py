@@ -5,14 +5,22 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from continuum.core.routes import ModelRoute
-from continuum.providers import anthropic, local, ollama, openai
+from continuum.providers import agent_runtime, anthropic, local, minilm, ollama, openai
 from continuum.providers.base import Provider
 from continuum.providers.spec import ProviderSpec
 from continuum.routing.table import PrefixRule
 from continuum.settings import Settings
 
 BUILTIN: dict[str, ProviderSpec] = {
-    spec.name: spec for spec in (local.SPEC, openai.SPEC, ollama.SPEC, anthropic.SPEC)
+    spec.name: spec
+    for spec in (
+        local.SPEC,
+        openai.SPEC,
+        ollama.SPEC,
+        anthropic.SPEC,
+        minilm.SPEC,
+        agent_runtime.SPEC,
+    )
 }
 
 

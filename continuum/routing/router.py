@@ -11,18 +11,27 @@ import asyncio
 import logging
 import random
 import time
-from collections.abc import AsyncGenerator, Mapping
+from collections.abc import AsyncGenerator, Awaitable, Callable, Mapping
 from dataclasses import dataclass
+from typing import TypeVar
 
+from continuum.core.embedding import NO_EMBEDDINGS, EmbeddingRequest, Embeddings
 from continuum.core.events import ErrorEvent, Event
 from continuum.core.public import public
 from continuum.core.routes import Deployment, ModelRoute
 from continuum.core.types import ChatRequest
-from continuum.errors import ContinuumError, UpstreamTimeout, UpstreamUnavailable
-from continuum.providers.base import Provider
+from continuum.errors import (
+    ContinuumError,
+    InvalidRequest,
+    UpstreamError,
+    UpstreamTimeout,
+    UpstreamUnavailable,
+)
+from continuum.providers.base import Embedder, Provider, TokenCounter
 from continuum.routing.health import Health
 
 log = logging.getLogger("continuum.routing")
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,21 +137,87 @@ class Router:
         ``timeout`` bounds the whole request. ``attempt`` receives the deployment that
         served it.
         """
-        timeout = route.timeout
+        deadline = time.monotonic() + route.timeout if route.timeout else None
+
+        async def first(deployment: Deployment) -> tuple[Event | None, AsyncGenerator[Event, None]]:
+            return await self._first(route, deployment, request, deadline)
+
+        deployment, (event, events) = await self._run(route, self.order(route), first, deadline)
+        if attempt is not None:
+            attempt.append(deployment)
+        if event is None:
+            return
+        async for relayed in self._relay(route, event, events, deployment, deadline):
+            yield relayed
+
+    async def embed(
+        self,
+        route: ModelRoute,
+        request: EmbeddingRequest,
+        attempt: list[Deployment] | None = None,
+    ) -> Embeddings:
+        """The vectors of the first deployment that answers, with the retries, fallbacks
+        and timeouts of ``stream``. Deployments whose provider makes no embeddings are
+        skipped; a route with none is refused with 400 (its model is a chat model)."""
+        capable = [d for d in self.order(route) if isinstance(self.provider(d), Embedder)]
+        if not capable:
+            raise InvalidRequest(
+                f"The model '{route.id}' does not make embeddings",
+                param="model",
+                code=NO_EMBEDDINGS,
+            )
+        deadline = time.monotonic() + route.timeout if route.timeout else None
+
+        async def once(deployment: Deployment) -> Embeddings:
+            provider = self.provider(deployment)
+            assert isinstance(provider, Embedder)
+            limit = _option(deployment, "timeout")
+            if deadline is not None:
+                remaining = deadline - time.monotonic()
+                limit = remaining if limit is None else min(limit, remaining)
+            call = provider.embed(request.inputs, deployment, dimensions=request.dimensions)
+            try:
+                async with asyncio.timeout(limit):
+                    vectors, tokens = await call
+            except TimeoutError:
+                log.warning("%s sent no embeddings within %.3g s", deployment.name, limit)
+                raise UpstreamTimeout(
+                    f"The model '{route.id}' sent nothing within {limit:.3g} s"
+                ) from None
+            if len(vectors) != len(request.inputs):
+                raise UpstreamError(
+                    f"The model '{route.id}' sent {len(vectors)} vectors for "
+                    f"{len(request.inputs)} inputs"
+                )
+            return Embeddings(vectors, tokens)
+
+        deployment, found = await self._run(route, capable, once, deadline)
+        if attempt is not None:
+            attempt.append(deployment)
+        return found
+
+    async def _run(
+        self,
+        route: ModelRoute,
+        deployments: list[Deployment],
+        once: Callable[[Deployment], Awaitable[T]],
+        deadline: float | None,
+    ) -> tuple[Deployment, T]:
+        """``once`` on each deployment in turn until one succeeds: retryable failures are
+        retried with backoff, then fall back to the next; others are raised at once."""
         retries = self.retry.retries if route.retries is None else route.retries
-        deadline = time.monotonic() + timeout if timeout else None
         last_error: ContinuumError | None = None
-        for deployment in self.order(route):
+        for deployment in deployments:
             wait = 0.0
             for tries in range(retries + 1):
                 if tries:
                     await asyncio.sleep(wait)
                 if deadline is not None and time.monotonic() >= deadline:
                     raise last_error or UpstreamTimeout(
-                        f"The model '{route.id}' timed out after {timeout} s"
+                        f"The model '{route.id}' timed out after {route.timeout} s"
                     )
                 try:
-                    first, events = await self._first(route, deployment, request, deadline)
+                    found = await once(deployment)
                 except ContinuumError as error:
                     public(error, route, deployment)
                     log.info("%s failed (%s): %s", deployment.name, error.code, error.message)
@@ -156,14 +231,18 @@ class Router:
                     wait = pause
                     continue
                 self.health.succeeded(deployment.name)
-                if attempt is not None:
-                    attempt.append(deployment)
-                if first is None:
-                    return
-                async for event in self._relay(route, first, events, deployment, deadline):
-                    yield event
-                return
+                return deployment, found
         raise last_error or UpstreamUnavailable(f"no deployment can serve '{route.id}'")
+
+    async def count_tokens(self, route: ModelRoute, request: ChatRequest) -> int | None:
+        """The prompt tokens of ``request`` by the tokenizer of the route's first deployment,
+        when its provider has one (None: it has not, estimate)."""
+        deployment = route.deployments[0]
+        # getattr, not isinstance: a runtime Protocol check costs ~9 µs a request.
+        count: TokenCounter | None = getattr(self.provider(deployment), "count_tokens", None)
+        if count is None:
+            return None
+        return await count(request, deployment)
 
     def _wait(self, error: ContinuumError, tries: int, deadline: float | None) -> float | None:
         """The pause before the next try: backoff, or the upstream's ``Retry-After`` when it

@@ -41,6 +41,12 @@ class RoutingTable:
     def __contains__(self, model: object) -> bool:
         return model in self._routes
 
+    def add(self, route: ModelRoute) -> None:
+        """Add a route made after the table (the agents, which need the table to be checked)."""
+        if route.id in self._routes:
+            raise ValueError(f"the model id '{route.id}' is already routed")
+        self._routes[route.id] = route
+
     def routes(self) -> list[ModelRoute]:
         return list(self._routes.values())
 

@@ -25,6 +25,7 @@ from continuum.store.tables import (
     file_chunks,
     files,
     metadata,
+    responses,
     schema_version,
     usage,
 )
@@ -66,6 +67,11 @@ async def _files(conn: AsyncConnection) -> None:
     )
 
 
+async def _responses(conn: AsyncConnection) -> None:
+    # Stored Responses (continuum/responses), shared by every replica on the database.
+    await conn.run_sync(lambda sync: metadata.create_all(sync, tables=[responses], checkfirst=True))
+
+
 async def _usage_entry(conn: AsyncConnection) -> None:
     """Each usage record's idempotency key (journal replay writes a record at most once)."""
 
@@ -85,6 +91,7 @@ MIGRATIONS: list[Callable[[AsyncConnection], Awaitable[None]]] = [
     _v1,
     _v2,
     _files,
+    _responses,
     _usage_entry,
 ]
 

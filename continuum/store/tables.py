@@ -43,7 +43,7 @@ usage = Table(
     Column("day", String(10), nullable=False),  # UTC date, for portable grouping
     Column("door", String(32)),  # which door served it (http, ws, tcp, ...); migration 2
     # "<ledger origin>-<seq>": unique, so a record replayed from a journal is written once.
-    Column("entry", String(48)),  # migration 4
+    Column("entry", String(48)),  # migration 5
     Index("continuum_usage_user_day", "user_id", "day"),
     Index("continuum_usage_entry", "entry", unique=True),
 )
@@ -88,4 +88,19 @@ file_chunks = Table(
     Column("file_id", String(64), primary_key=True),
     Column("seq", Integer, primary_key=True),
     Column("data", LargeBinary, nullable=False),
+)
+
+# Stored Responses (``POST /v1/responses`` with ``store``), owned by the key that made
+# them. ``body`` is the Response object as answered; ``input`` the whole conversation
+# that went in (earlier turns' input and output, then this request's own items), so a
+# follow-up reads one row whatever the chain's length.
+responses = Table(
+    "continuum_responses",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("owner", String(256), nullable=False),
+    Column("created", Float, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("body", Text, nullable=False),  # JSON: the Response object
+    Column("input", Text, nullable=False),  # JSON: the input items (ItemResource objects)
 )

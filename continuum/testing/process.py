@@ -28,13 +28,18 @@ class GatewayProcess:
 
 @contextmanager
 def gateway_process(
-    *args: str, env: Mapping[str, str] | None = None, timeout: float = 20
+    *args: str,
+    env: Mapping[str, str] | None = None,
+    timeout: float = 20,
+    port: int | None = None,
 ) -> Iterator[GatewayProcess]:
-    """Start ``python -m continuum serve --port <free> *args`` and wait until it is healthy.
+    """Start ``python -m continuum serve --port <port> *args`` and wait until it is healthy.
 
-    The child gets this environment without ``CONTINUUM_*`` variables, plus ``env``.
+    The port is a free one unless given (to write another process's config before
+    starting both). The child gets this environment without ``CONTINUUM_*`` variables,
+    plus ``env``.
     """
-    port = free_port()
+    port = port or free_port()
     environment = {k: v for k, v in os.environ.items() if not k.startswith("CONTINUUM_")}
     environment.update(env or {})
     process = subprocess.Popen(

@@ -27,18 +27,14 @@ def free_port() -> int:
 def serve_in_thread(app: Any, port: int | None = None, **options: Any) -> Iterator[str]:
     """Serve ``app`` on 127.0.0.1 until the block ends; yields its base URL.
 
-    ``options`` are uvicorn's, and override the defaults (e.g. the gateway's own
-    ``continuum.doors.http.server.server_options(settings)``).
+    ``options`` are uvicorn's (``loop="uvloop"``, as ``continuum serve`` runs, say, or
+    the gateway's own ``continuum.doors.http.server.server_options(settings)``).
     """
     port = port or free_port()
-    defaults: dict[str, Any] = {
-        "host": "127.0.0.1",
-        "log_level": "warning",
-        "loop": "asyncio",
-        "http": "httptools",
-        "lifespan": "on",
-    }
-    config = uvicorn.Config(app, port=port, **{**defaults, **options})
+    defaults: dict[str, Any] = {"loop": "asyncio", "http": "httptools", "lifespan": "on"}
+    config = uvicorn.Config(
+        app, host="127.0.0.1", port=port, log_level="warning", **{**defaults, **options}
+    )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, name=f"serve:{port}", daemon=True)
     thread.start()

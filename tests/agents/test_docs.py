@@ -9,12 +9,19 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
+import openai
 import pytest
 
 from continuum.agents import load_agents, run
 from continuum.agents.loop import ModelCall
+from continuum.app import create_app
+from continuum.config.models import load_models
+from continuum.config.users import load_users
 from continuum.core.routes import Deployment
+from continuum.providers import registry
 from continuum.providers.local import LocalProvider
+from continuum.settings import Settings
+from continuum.testing.server import serve_in_thread
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "agents.md"
 TEXT = DOC.read_text()
@@ -78,10 +85,40 @@ async def test_the_helper_answers_as_shown(folder: Path) -> None:
         assert result.response == response, prompt
 
 
-def test_every_yaml_block_of_the_doc_is_a_valid_agents_yml(tmp_path: Path, folder: Path) -> None:
+def test_every_yaml_block_of_the_doc_is_a_valid_file(tmp_path: Path, folder: Path) -> None:
+    """Blocks starting with ``# users.yml`` or ``# models.yml`` are those files; the rest
+    are agents.yml."""
     blocks = re.findall(r"```yaml\n(.*?)```", TEXT, re.S)
-    assert len(blocks) >= 3
+    assert len(blocks) >= 6
+    kinds = []
     for number, block in enumerate(blocks):
         path = tmp_path / f"block{number}.yml"
         path.write_text(block)
-        load_agents(path)
+        first = block.splitlines()[0]
+        kinds.append(first)
+        if first == "# users.yml":
+            assert load_users(path)
+        elif first == "# models.yml":
+            assert load_models(path, registry.BUILTIN)
+        else:
+            load_agents(path)
+    assert {"# users.yml", "# models.yml"} <= set(kinds)
+
+
+def test_the_agents_run_as_written_through_the_gateway(
+    folder: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (folder / "users.yml").write_text(example("users.yml for the agents"))
+    settings = Settings.from_env({}, config_dir=folder, data_dir=folder / "data")
+    script = example("chat_math.py")
+    with serve_in_thread(create_app(settings)) as url:
+        assert "http://127.0.0.1:8080" in script
+        exec(compile(script.replace("http://127.0.0.1:8080", url), "chat_math.py", "exec"), {})
+        assert capsys.readouterr().out == example("output of chat_math.py")
+        rows = re.findall(r"^\| `(.+?)` \| `(.+?)` \|$", example("helper answers"), re.M)
+        with openai.OpenAI(base_url=f"{url}/v1", api_key="sk-my-key-0123456789") as client:
+            for prompt, response in rows:
+                reply = client.chat.completions.create(
+                    model="agent/helper", messages=[{"role": "user", "content": prompt}]
+                )
+                assert reply.choices[0].message.content == response, prompt

@@ -63,23 +63,29 @@ def test_log_in_and_stream_an_answer_over_sse(ui: ConsolePage, console_gateway: 
     assert ui.page.is_hidden('#tabs a[data-view="keys"]')  # not an admin
 
     question = "Tell me how a gateway streams tokens."
-    ask(ui, question, "local-slow")
-    # Mid-stream: part of the answer is on the screen, and so is the time to first token.
-    ui.page.wait_for_function(
-        """() => document.getElementById('stat-status').dataset.value === 'streaming'
-                 && document.querySelector('#transcript .assistant .content').textContent.length > 0"""
+    expected = answer_of(
+        console_gateway.url, FULL_KEY, "local-slow", [{"role": "user", "content": question}]
     )
-    partial = assistant_texts(ui)[0]
+    whole = expected["choices"][0]["message"]["content"]
+    ask(ui, question, "local-slow")
+    # Mid-stream: part of the answer is on the screen (read in the same instant as the
+    # check, so a loaded machine cannot let the stream finish in between), and so is the
+    # time to first token.
+    partial = ui.page.wait_for_function(
+        """(total) => {
+            const text = document.querySelector('#transcript .assistant .content')?.textContent ?? '';
+            const streaming = document.getElementById('stat-status').dataset.value === 'streaming';
+            return streaming && text.length > 0 && text.length < total ? text : false;
+        }""",
+        arg=len(whole),
+    ).json_value()
     assert float(ui.value("#stat-ttft")) > 0
     ui.screenshot("playground-streaming")
     wait_done(ui)
 
-    expected = answer_of(
-        console_gateway.url, FULL_KEY, "local-slow", [{"role": "user", "content": question}]
-    )
     final = assistant_texts(ui)[0]
-    assert final == expected["choices"][0]["message"]["content"]
-    assert len(partial) < len(final)
+    assert final == whole
+    assert whole.startswith(partial) and len(partial) < len(final)
     assert int(ui.value("#stat-tokens")) == expected["usage"]["completion_tokens"]
     assert float(ui.value("#stat-rate")) > 0
     # 20 ms between tokens: about 50 tokens/s, where an unpaced model shows thousands.

@@ -105,11 +105,11 @@ def test_malformed_json_is_400(http: httpx.Client) -> None:
         ([1, 2, 3], None),
     ],
 )
-def test_schema_violations_are_422_naming_the_param(
+def test_schema_violations_are_400_naming_the_param(
     http: httpx.Client, body: object, param: str | None
 ) -> None:
     error = expect_error(
-        http.post("/v1/chat/completions", json=body, headers=AUTH), 422, "invalid_value"
+        http.post("/v1/chat/completions", json=body, headers=AUTH), 400, "invalid_value"
     )
     if param is not None:
         assert error["param"] == param

@@ -99,7 +99,7 @@ def test_the_admin_api_refuses_unsafe_owners_and_names(
     response = httpx.post(
         f"{served.url}/admin/keys", json=body, headers={"authorization": f"Bearer {ADMIN_KEY}"}
     )
-    assert response.status_code == 422, response.text
+    assert response.status_code == 400, response.text
     assert response.json()["error"]["param"] == field
 
 
@@ -134,3 +134,18 @@ def test_the_cli_refuses_an_unsafe_owner(tmp_path: Path) -> None:
     )
     assert done.returncode == 2
     assert "'*'" in done.stderr and "key:" not in done.stdout
+
+
+@pytest.mark.parametrize("field", ["name", "rate_limit"])
+def test_a_key_keeps_its_name_and_limits_when_asked_to_null_them(
+    served: Served, field: str
+) -> None:
+    """Found by bench/fuzz.py: PATCH {"name": null} stored NULL and answered 503."""
+    admin = {"authorization": f"Bearer {ADMIN_KEY}"}
+    made = httpx.post(f"{served.url}/admin/keys", json={"name": "keep"}, headers=admin).json()
+    url = f"{served.url}/admin/keys/{made['id']}"
+    refused = httpx.patch(url, json={field: None}, headers=admin)
+    assert refused.status_code == 400 and refused.json()["error"]["param"] == field
+    cleared = httpx.patch(url, json={"permissions": None, "expires_at": None}, headers=admin)
+    assert cleared.status_code == 200 and cleared.json()["name"] == "keep"
+    assert httpx.get(f"{served.url}/admin/keys", headers=admin).status_code == 200

@@ -187,7 +187,7 @@ def test_streamed_tool_call_assembles_like_the_whole_one(client: openai.OpenAI) 
 
 def test_models_list_and_retrieve_show_only_permitted_models(gateway: Running) -> None:
     full = openai.OpenAI(base_url=gateway.v1, api_key=FULL_KEY, max_retries=0)
-    assert sorted(m.id for m in full.models.list()) == ["local-echo", "local-text"]
+    assert sorted(m.id for m in full.models.list()) == ["local-echo", "local-embed", "local-text"]
     assert full.models.retrieve("local-text").owned_by == "continuum"
     echo = openai.OpenAI(base_url=gateway.v1, api_key=ECHO_KEY, max_retries=0)
     assert [m.id for m in echo.models.list()] == ["local-echo"]

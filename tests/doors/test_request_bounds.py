@@ -138,6 +138,6 @@ def test_stop_holds_what_the_official_schema_allows(served: Served, count: int) 
 
 def test_stop_beyond_the_official_schema_names_stop(served: Served) -> None:
     response = served.chat(model="local-echo", stop=["a", "b", "c", "d", "e"])
-    assert response.status_code == 422
+    assert response.status_code == 400
     error = response.json()["error"]
     assert error["param"] == "stop" and "4" in error["message"]

@@ -99,7 +99,7 @@ def test_environment_configures_the_server(tmp_path: Path) -> None:
         assert not any("Sample credential" in line for line in lines)
         headers = {"Authorization": "Bearer env-configured-token-123"}
         models = httpx.get(f"http://127.0.0.1:{port}/v1/models", headers=headers).json()
-        assert {m["id"] for m in models["data"]} == {"local-echo", "local-text"}
+        assert {m["id"] for m in models["data"]} == {"local-echo", "local-text", "local-embed"}
 
 
 def test_refuses_public_bind_with_the_sample_credential(tmp_path: Path) -> None:

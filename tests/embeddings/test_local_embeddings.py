@@ -17,7 +17,7 @@ from continuum.core.routes import Deployment
 from continuum.embeddings import from_base64, normalize, shorten, to_base64
 from continuum.errors import InvalidRequest, ModelNotFound
 from continuum.providers.local import LocalProvider, tokens
-from tests.openai_extra_schemas import assert_matches
+from tests.openapi_schemas import assert_matches
 
 EMBED = Deployment("local", "embed")
 
@@ -117,9 +117,11 @@ async def test_big_batches_give_the_same_vectors_off_the_event_loop() -> None:
 
 async def test_chat_and_embedding_models_do_not_mix() -> None:
     provider = LocalProvider()
-    with pytest.raises(ModelNotFound) as caught:
+    # A chat model asked for embeddings: 400, as OpenAI answers it (the model exists).
+    with pytest.raises(InvalidRequest) as caught:
         await provider.embed(["x"], Deployment("local", "echo"))
-    assert caught.value.param == "model"
+    assert caught.value.param == "model" and caught.value.status == 400
+    assert caught.value.code == "model_not_supported"
     from continuum.core.types import ChatRequest, Message, SamplingParams
 
     request = ChatRequest("m", (Message("user", "hi"),), SamplingParams(), request_id="r")

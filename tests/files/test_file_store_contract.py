@@ -14,7 +14,7 @@ from continuum.errors import InvalidRequest, NotFound, PayloadTooLarge
 from continuum.files import FileStore
 from continuum.store.database import Database
 from tests.files.conftest import Clock, chunked, read_all, stored
-from tests.openai_extra_schemas import assert_matches
+from tests.openapi_schemas import assert_matches
 
 MiB = 1 << 20
 

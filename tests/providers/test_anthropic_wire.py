@@ -103,6 +103,14 @@ def test_error_event_and_max_tokens() -> None:
     assert error_message({"type": "error", "error": {"type": "x", "message": "bad"}}) == "bad"
 
 
+def test_the_stop_sequence_that_ended_an_answer_is_kept() -> None:
+    decoder = EventDecoder()
+    assert decoder.feed(
+        b'data: {"type":"message_delta","delta":{"stop_reason":"stop_sequence",'
+        b'"stop_sequence":"END"},"usage":{"output_tokens":3}}\n\n'
+    ) == [Finish("stop", stop_sequence="END"), Usage(0, 3)]
+
+
 def test_request_translation() -> None:
     request = ChatRequest(
         model="claude",

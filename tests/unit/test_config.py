@@ -198,7 +198,11 @@ def test_config_dir_with_only_users_serves_local_models(tmp_path: Path) -> None:
         'users:\n  - {token: "0123456789abcdef-x", name: "a", permissions: "*"}',
     )
     gateway = build_gateway(Settings.from_env({}, config_dir=tmp_path, data_dir=tmp_path / "data"))
-    assert [route.id for route in gateway.pipeline.table.routes()] == ["local-echo", "local-text"]
+    assert [route.id for route in gateway.pipeline.table.routes()] == [
+        "local-echo",
+        "local-text",
+        "local-embed",
+    ]
     assert gateway.sample_key is None
     assert not (tmp_path / "data" / "sample-key").exists()
 

@@ -63,10 +63,24 @@ async def test_limits_stop_and_n() -> None:
     assert cut.choices[0].finish_reason == "length" and tokens.count(cut.choices[0].text) == 3
     stopped = await collect(provider.stream_chat(request("a b c d", stop=(" c", " b")), ECHO))
     assert stopped.choices[0].text == "a" and stopped.choices[0].finish_reason == "stop"
+    assert stopped.choices[0].stop_sequence == " b"  # the one that ended it, not the first listed
+    # A limit that cuts before the stop sequence is reached ends it, not the stop.
+    short = await collect(
+        provider.stream_chat(request("a b c d", stop=(" d",), max_tokens=2), ECHO)
+    )
+    assert short.choices[0].text == "a b" and short.choices[0].finish_reason == "length"
+    assert short.choices[0].stop_sequence is None
     many = await collect(provider.stream_chat(request(n=2), TEXT))
     assert [c.index for c in many.choices] == [0, 1]
     assert many.usage is not None
     assert many.usage.completion_tokens == sum(tokens.count(c.text) for c in many.choices)
+
+
+async def test_count_tokens_is_the_prompt_count_of_the_usage() -> None:
+    provider = LocalProvider()
+    asked = request("Hello, world!")
+    usage = (await collect(provider.stream_chat(asked, ECHO))).usage
+    assert usage is not None and await provider.count_tokens(asked, ECHO) == usage.prompt_tokens
 
 
 async def test_unknown_upstream_model_is_refused_before_any_event() -> None:

@@ -249,3 +249,51 @@ async def test_error_events_from_the_provider_end_the_stream_with_the_error() ->
 
 def test_usage_total() -> None:
     assert Usage(3, 4).total_tokens == 7
+
+
+async def test_a_served_route_gets_the_callers_context_and_is_not_charged_itself() -> None:
+    pipeline, _, ledger, _ = make([ok("inner")], limits="1/minute")
+    seen: list[tuple[RequestContext, ChatRequest]] = []
+    closed: list[bool] = []
+
+    async def serve(ctx: RequestContext, request: ChatRequest) -> AsyncGenerator[Event, None]:
+        seen.append((ctx, request))
+        try:
+            yield TextDelta("served ")
+            # What an agent does: its own model call, back through the pipeline.
+            async for event in pipeline.chat(ctx, ChatRequest("model", request.messages)):
+                yield event
+            yield TextDelta(" more")
+        finally:
+            closed.append(True)
+
+    assert isinstance(pipeline.table, RoutingTable)
+    pipeline.table.add(ModelRoute("served", (), serve=serve))
+    with pytest.raises(ValueError, match="'served' is already routed"):
+        pipeline.table.add(ModelRoute("served", ()))
+    ctx = await open_ctx(pipeline)
+    request = ChatRequest("served", REQUEST.messages)
+    completion = await collect(pipeline.chat(ctx, request))
+    assert completion.choices[0].text == "served inner more"
+    assert seen == [(ctx, request)] and closed == [True]
+    # One record and one request of the 1/minute limit: the inner call's, not the route's.
+    assert [(r.model, r.user_id) for r in ledger.records] == [("model", "ann")]
+    with pytest.raises(RateLimited):
+        await collect(pipeline.chat(ctx, request))
+    events = pipeline.chat(await open_ctx(pipeline), request)
+    assert await anext(events) == TextDelta("served ")
+    await events.aclose()  # a client leaving closes the served stream too
+    assert closed == [True, True, True]
+
+
+async def test_a_served_route_is_authorized_first() -> None:
+    pipeline, *_ = make([ok()], permissions={"model"})
+
+    async def serve(ctx: RequestContext, request: ChatRequest) -> AsyncGenerator[Event, None]:
+        raise AssertionError("never served")
+        yield TextDelta("")
+
+    assert isinstance(pipeline.table, RoutingTable)
+    pipeline.table.add(ModelRoute("served", (), serve=serve))
+    with pytest.raises(ModelNotFound):  # not permitted looks like not there
+        await collect(pipeline.chat(await open_ctx(pipeline), ChatRequest("served", ())))

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import time
-from typing import Any
+from typing import Any, Literal
 
 import orjson
 from fastapi import APIRouter
@@ -17,7 +16,7 @@ from continuum.core.json_body import M, parse_json
 from continuum.core.limits import parse_rate_limits
 from continuum.doors.http.auth import require_admin
 from continuum.doors.http.body import read_body
-from continuum.doors.http.openapi import errors, json_body
+from continuum.doors.http.openapi import operation
 from continuum.doors.http.services import gateway_of
 from continuum.errors import NotFound
 
@@ -60,10 +59,51 @@ class KeyCreate(_Limits):
 
 
 class KeyUpdate(_Limits):
+    """Fields left out are kept; ``permissions: null`` is every model, ``expires_at:
+    null`` no expiry; a name and limits are never null (the key keeps them)."""
+
     name: str | None = Field(default=None, min_length=1, max_length=256)
     permissions: list[str] | None = None
     rate_limit: list[str] | None = None
     expires_at: float | None = Field(default=None, ge=0, le=LAST_TIME, allow_inf_nan=False)
+
+    @field_validator("name", "rate_limit", mode="before")
+    @classmethod
+    def _not_null(cls, value: Any) -> Any:
+        # Stored as NULL it broke the key (a 503 from the database, found by fuzzing).
+        if value is None:
+            raise ValueError("may not be null (leave it out to keep the key's)")
+        return value
+
+
+class KeyObject(BaseModel):
+    """A run-time key as the admin API shows it (never the key itself)."""
+
+    id: str
+    object: Literal["api_key"]
+    name: str
+    owner: str
+    permissions: list[str] | None
+    rate_limit: list[str]
+    admin: bool
+    created: int
+    expires_at: int | None
+    revoked_at: int | None
+
+
+class NewKey(KeyObject):
+    """A key just made: the only answer that carries the key."""
+
+    key: str
+
+
+class KeyList(BaseModel):
+    object: Literal["list"]
+    data: list[KeyObject]
+
+
+_ERRORS = (401, 403, 404, 503)
+_BODY_ERRORS = (400, 401, 403, 404, 408, 413, 503)
 
 
 def _keys(request: Request) -> KeyStore:
@@ -81,14 +121,13 @@ async def _body(request: Request, model: type[M]) -> M:
 @router.post(
     "/keys",
     summary="Create a key (shown once)",
-    status_code=201,
-    responses=errors(400, 401, 403, 408, 413, 422, 503),
-    openapi_extra=json_body(KeyCreate),
+    **operation(body=KeyCreate, ok=NewKey, ok_status=201, errors=_BODY_ERRORS),
 )
 async def create_key(request: Request) -> Response:
     await require_admin(request)
     body: KeyCreate = await _body(request, KeyCreate)
-    expires = body.expires_at or (time.time() + body.ttl_seconds if body.ttl_seconds else None)
+    now = gateway_of(request).clock.time()
+    expires = body.expires_at or (now + body.ttl_seconds if body.ttl_seconds else None)
     key, info = await _keys(request).create(
         name=body.name,
         owner=body.owner or body.name,
@@ -100,7 +139,7 @@ async def create_key(request: Request) -> Response:
     return _json({**info.public(), "key": key}, status=201)
 
 
-@router.get("/keys", summary="List keys", responses=errors(401, 403, 503))
+@router.get("/keys", summary="List keys", **operation(ok=KeyList, errors=(401, 403, 503)))
 async def list_keys(request: Request) -> Response:
     await require_admin(request)
     return _json(
@@ -108,7 +147,7 @@ async def list_keys(request: Request) -> Response:
     )
 
 
-@router.get("/keys/{key_id}", summary="Read a key", responses=errors(401, 403, 404, 503))
+@router.get("/keys/{key_id}", summary="Read a key", **operation(ok=KeyObject, errors=_ERRORS))
 async def get_key(request: Request, key_id: str) -> Response:
     await require_admin(request)
     info = await _keys(request).get(key_id)
@@ -120,8 +159,7 @@ async def get_key(request: Request, key_id: str) -> Response:
 @router.patch(
     "/keys/{key_id}",
     summary="Change a key's name, models, limits or expiry",
-    responses=errors(400, 401, 403, 404, 408, 413, 422, 503),
-    openapi_extra=json_body(KeyUpdate),
+    **operation(body=KeyUpdate, ok=KeyObject, errors=_BODY_ERRORS),
 )
 async def update_key(request: Request, key_id: str) -> Response:
     await require_admin(request)
@@ -135,7 +173,7 @@ async def update_key(request: Request, key_id: str) -> Response:
     return _json(info.public())
 
 
-@router.delete("/keys/{key_id}", summary="Revoke a key", responses=errors(401, 403, 404, 503))
+@router.delete("/keys/{key_id}", summary="Revoke a key", **operation(ok=KeyObject, errors=_ERRORS))
 async def revoke_key(request: Request, key_id: str) -> Response:
     await require_admin(request)
     info = await _keys(request).revoke(key_id)

@@ -14,6 +14,11 @@ def credential(connection: HTTPConnection) -> str | None:
     return bearer(connection.headers.get("authorization"))
 
 
+def api_key(connection: HTTPConnection) -> str | None:
+    """Anthropic's ``x-api-key`` header, else the bearer token (recent Anthropic SDKs)."""
+    return connection.headers.get("x-api-key") or credential(connection)
+
+
 async def authenticate(connection: HTTPConnection) -> Principal:
     return await gateway_of(connection).pipeline.authenticate(credential(connection))
 

@@ -21,6 +21,17 @@ def _too_large(limit: int) -> PayloadTooLarge:
     return PayloadTooLarge(f"Request body is larger than the limit of {limit} bytes")
 
 
+def declared_length(request: Request) -> int | None:
+    """The body's ``Content-Length``, if the client declared one."""
+    declared = request.headers.get("content-length")
+    if declared is None:
+        return None
+    try:
+        return int(declared)
+    except ValueError:
+        raise InvalidRequest("Content-Length is not a number") from None
+
+
 def _configured_timeout(request: Request) -> float:
     gateway = getattr(request.app.state, "gateway", None)
     return gateway.settings.body_timeout if gateway is not None else DEFAULT_TIMEOUT
@@ -72,14 +83,9 @@ async def read_body(request: Request, limit: int, seconds: float | None = None) 
     body that never ends gets an answer instead of holding the connection. A client
     that leaves mid-upload is ``ClientClosed`` (499), logged at debug level only.
     """
-    declared = request.headers.get("content-length")
-    if declared is not None:
-        try:
-            length = int(declared)
-        except ValueError:
-            raise InvalidRequest("Content-Length is not a number") from None
-        if length > limit:
-            raise _too_large(limit)
+    length = declared_length(request)
+    if length is not None and length > limit:
+        raise _too_large(limit)
     if seconds is None:
         seconds = _configured_timeout(request)
     deadline = asyncio.get_running_loop().time() + seconds

@@ -10,6 +10,8 @@ their upstreams at once and record the request as 499.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable
+from typing import TypeVar
 
 from starlette.types import Receive
 
@@ -18,6 +20,8 @@ from continuum.errors import ClientClosed
 # The watcher starts this long after the request: most answers are done by then and never
 # pay for a task, while a client that leaves is still noticed well within 100 ms.
 START_AFTER = 0.02
+
+T = TypeVar("T")
 
 
 class Disconnect:
@@ -62,6 +66,29 @@ class Disconnect:
             return True
         return False
 
+    async def guard(self, work: Awaitable[T]) -> T:
+        """Await the first event or the whole answer while watching: a client that leaves
+        raises ``ClientClosed`` (recorded as 499); any other way out stops the watch."""
+        try:
+            return await work
+        except asyncio.CancelledError:
+            if self.absorb():
+                raise self.closed() from None
+            raise
+        except BaseException:
+            self.stop()
+            raise
+
     def closed(self) -> ClientClosed:
         """The error a door raises once ``absorb`` said the client left."""
         return ClientClosed("The client closed the connection before the answer was complete.")
+
+
+async def watched(receive: Receive, work: Awaitable[T]) -> T:
+    """Await ``work`` (a whole answer, a first event) under a ``Disconnect`` watcher:
+    ``ClientClosed`` if the client left meanwhile, its work cancelled at once."""
+    watch = Disconnect(receive)
+    try:
+        return await watch.guard(work)
+    finally:
+        watch.stop()

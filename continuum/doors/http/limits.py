@@ -2,21 +2,45 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 import orjson
 from fastapi import APIRouter
+from pydantic import BaseModel
 from starlette.requests import Request
 from starlette.responses import Response
 
 from continuum.core.context import Principal
 from continuum.core.limits import LimitState
 from continuum.doors.http.auth import authenticate
-from continuum.doors.http.openapi import errors
+from continuum.doors.http.openapi import operation
 from continuum.doors.http.services import gateway_of
 from continuum.errors import PermissionDenied
 
 router = APIRouter(tags=["Rate limits"])
+
+
+class LimitUse(BaseModel):
+    """One limit of a user and how much of it is used now."""
+
+    limit: str
+    kind: Literal["requests", "tokens"]
+    amount: int
+    window_seconds: int
+    used: int
+    remaining: int
+    reset_seconds: float
+
+
+class AllLimits(BaseModel):
+    """Each user's limits (only the caller's own unless it is an admin)."""
+
+    users: dict[str, list[LimitUse]]
+
+
+class UserLimits(BaseModel):
+    user_id: str
+    limits: list[LimitUse]
 
 
 def _limit(state: LimitState) -> dict[str, Any]:
@@ -50,7 +74,7 @@ def _json(payload: Any) -> Response:
 @router.get(
     "/rate-limit/stats",
     summary="Current rate-limit use (admins: of every user)",
-    responses=errors(401, 503),
+    **operation(ok=AllLimits, errors=(401, 503)),
 )
 async def all_stats(request: Request) -> Response:
     principal = await authenticate(request)
@@ -65,7 +89,7 @@ async def all_stats(request: Request) -> Response:
 @router.get(
     "/rate-limit/stats/{user_id}",
     summary="Current rate-limit use of one user",
-    responses=errors(401, 403, 503),
+    **operation(ok=UserLimits, errors=(401, 403, 503)),
 )
 async def user_stats(request: Request, user_id: str) -> Response:
     principal = await authenticate(request)

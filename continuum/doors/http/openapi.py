@@ -1,103 +1,209 @@
-"""The OpenAPI document: request bodies and the error statuses each route really answers.
+"""How an HTTP route declares its schemas, the ``/openapi.json`` built from them, and ``/docs``.
 
-Routes read their bodies themselves (``read_body`` + ``parse_json``) and answer errors
-in their door's shape, so FastAPI can infer neither; a route says them:
+Routes read their bodies themselves (bounded, validated in one pass, errors in their
+door's shape), so FastAPI cannot see their schemas; each route declares them instead:
 
-    @router.post("/v1/things", responses=errors(400, 401, 422, 503),
-                 openapi_extra=json_body(ThingRequest))
+    @router.post("/v1/responses", summary="Create a model response", **operation(
+        body=CreateResponseRequest,              # a pydantic model of the request body
+        ok="Response",                           # JSON answer: a model or an official name
+        stream=EVENTS,                           # and/or a text/event-stream answer (one of)
+        errors=(400, 401, 403, 404, 413, 429, 502, 503, 504),
+    ))
 
-``errors`` takes the statuses (and, for a door with its own error shape, its schema);
-``json_body`` a pydantic model. ``document`` (called by ``app``) gathers the schemas
-they name into the components and drops FastAPI's own 422 schema, which no route
-answers (validation errors are rendered in the door's shape too).
+A schema is a pydantic model (its JSON Schema goes into the components under the
+class name) or the name of an official OpenAI component (``dialects/openai/schemas.json``,
+pulled in with everything it references); a list of them is ``oneOf`` them. Name what
+the route really sends: the Responses stream lists its 14 event types rather than the
+official union of 58, which Swagger UI took 20 s to expand. ``errors`` are the statuses the route
+answers, each with the error object (``error_schema``, the OpenAI ``ErrorResponse``
+unless a door registers another shape). ``document`` builds the whole document once.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
+from http import HTTPStatus
+from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI
-from fastapi.openapi.utils import get_openapi
+from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
+from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel
+from starlette.requests import Request
+from starlette.responses import HTMLResponse
 
-REF = "#/components/schemas/{model}"
-# Schemas an operation brings along, moved into the components by ``document``.
-_CARRIED = "x-continuum-components"
+from continuum.dialects.openai.schemas import official_schemas
 
-OPENAI_ERROR = {
-    "type": "object",
-    "description": "The OpenAI error object.",
-    "properties": {
-        "error": {
-            "type": "object",
-            "properties": {
-                "message": {"type": "string"},
-                "type": {"type": "string"},
-                "param": {"type": ["string", "null"]},
-                "code": {"type": ["string", "null"]},
-            },
-            "required": ["message", "type", "param", "code"],
-        }
-    },
-    "required": ["error"],
-}
+Schema = type[BaseModel] | str
+_HOIST = "x-continuum-components"
+REF = "#/components/schemas/"
 
-DESCRIPTIONS = {
-    400: "Invalid request (malformed JSON, a value out of range, an unusable name)",
-    401: "Missing or unknown API key",
-    403: "The key may not do this (not an admin)",
-    404: "Not found (a model the key may not use is not found either)",
-    408: "The request body did not arrive in time",
-    413: "The request body is larger than the limit",
-    422: "The body or a parameter breaks the schema (param names the field)",
-    429: "Rate limited (Retry-After and x-ratelimit-* headers say when to retry)",
-    500: "A bug in the gateway (logged with the request id)",
-    502: "The upstream failed or refused",
-    503: "The upstream or the gateway's database is unavailable",
-    504: "The upstream timed out",
+# What each status means on our routes (the error tree's classes, see errors.py).
+ERROR_MEANING = {
+    400: "Invalid request: malformed JSON or a field that breaks the schema (`param` names it)",
+    401: "No API key, or an unknown, revoked or expired one",
+    403: "The key may not use this operator endpoint",
+    404: "No such resource for this key (a model the key may not use is not found either)",
+    408: "The request body did not arrive within the body deadline",
+    413: "The request body is larger than the configured limit",
+    429: "A rate limit (ours or the upstream's) refused the request; see `Retry-After`",
+    499: "The client closed the connection (recorded, never sent)",
+    500: "A bug, logged with the request id",
+    502: "The upstream provider failed or refused the request",
+    503: "The upstream, or the state backend (database, Redis), is unavailable",
+    504: "The upstream did not answer in time",
+    529: "The upstream is overloaded (Anthropic's status for an unavailable upstream)",
 }
 
 
-def errors(
-    *statuses: int, schema: dict[str, Any] | None = None, name: str = "ErrorResponse"
-) -> dict[int | str, dict[str, Any]]:
-    """``responses=`` of a route: each status with its door's error body (the OpenAI error
-    object unless ``schema``/``name`` give another)."""
-    body = {"content": {"application/json": {"schema": {"$ref": REF.format(model=name)}}}}
-    carried = {_CARRIED: {name: schema or OPENAI_ERROR}}
-    return {
-        status: {"description": DESCRIPTIONS.get(status, "Error"), **body, **carried}
-        for status in statuses
-    }
+def _ref(schema: Schema | Sequence[Schema], hoisted: dict[str, Any]) -> dict[str, Any]:
+    if isinstance(schema, Sequence) and not isinstance(schema, str):
+        return {"oneOf": [_ref(one, hoisted) for one in schema]}
+    if isinstance(schema, str):
+        return {"$ref": REF + schema}
+    body = schema.model_json_schema(ref_template=REF + "{model}")
+    hoisted.update(body.pop("$defs", {}))
+    hoisted[schema.__name__] = body
+    return {"$ref": REF + schema.__name__}
 
 
-def json_body(model: type[BaseModel]) -> dict[str, Any]:
-    """``openapi_extra=`` of a route that reads a JSON body validated by ``model``."""
-    schema = model.model_json_schema(ref_template=REF)
-    components = {**schema.pop("$defs", {}), model.__name__: schema}
-    return {
-        "requestBody": {
-            "content": {"application/json": {"schema": {"$ref": REF.format(model=model.__name__)}}},
+def operation(
+    *,
+    body: Schema | None = None,
+    body_media: str = "application/json",
+    ok: Schema | None = None,
+    stream: Schema | Sequence[Schema] | None = None,
+    ok_status: int = 200,
+    ok_description: str = "OK",
+    errors: Iterable[int] = (),
+    error_schema: Schema = "ErrorResponse",
+) -> dict[str, Any]:
+    """Keyword arguments for a route decorator that document its body, answers and errors."""
+    hoisted: dict[str, Any] = {}
+    extra: dict[str, Any] = {}
+    if body is not None:
+        extra["requestBody"] = {
             "required": True,
-        },
-        _CARRIED: components,
+            "content": {body_media: {"schema": _ref(body, hoisted)}},
+        }
+    content: dict[str, Any] = {}
+    if ok is not None:
+        content["application/json"] = {"schema": _ref(ok, hoisted)}
+    if stream is not None:
+        content["text/event-stream"] = {"schema": _ref(stream, hoisted)}
+    responses: dict[int | str, dict[str, Any]] = {
+        ok_status: {"description": ok_description, "content": content}
     }
+    error_ref = _ref(error_schema, hoisted)
+    for status in errors:
+        responses[status] = {
+            "description": ERROR_MEANING.get(status) or HTTPStatus(status).phrase,
+            "content": {"application/json": {"schema": error_ref}},
+        }
+    if hoisted:
+        extra[_HOIST] = hoisted
+    kwargs: dict[str, Any] = {"openapi_extra": extra, "responses": responses}
+    if ok_status != 200:
+        kwargs["status_code"] = ok_status
+    return kwargs
+
+
+def _refs(node: Any, found: set[str]) -> None:
+    if isinstance(node, dict):
+        ref = node.get("$ref")
+        if isinstance(ref, str) and ref.startswith(REF):
+            found.add(ref[len(REF) :])
+        for value in node.values():
+            _refs(value, found)
+    elif isinstance(node, list):
+        for value in node:
+            _refs(value, found)
+
+
+def _official(components: dict[str, Any], document: dict[str, Any]) -> None:
+    """Add every official schema the document names, and what those name in turn."""
+    official = official_schemas()
+    wanted: set[str] = set()
+    _refs(document, wanted)
+    todo = [name for name in wanted if name not in components]
+    while todo:
+        name = todo.pop()
+        if name in components or name not in official:
+            continue
+        components[name] = official[name]
+        more: set[str] = set()
+        _refs(official[name], more)
+        todo.extend(more - components.keys())
+
+
+def _our_statuses(operation: dict[str, Any]) -> None:
+    # FastAPI documents a 422 for every route with parameters; ours answer 400 instead,
+    # which the routes that can (a query parameter out of range) declare themselves.
+    responses = operation.get("responses", {})
+    responses.pop("422", None)
+    ok = responses.get("200", {}).get("content", {}).get("application/json")
+    if ok is not None and ok.get("schema") == {} and len(responses["200"]["content"]) > 1:
+        del responses["200"]["content"]["application/json"]  # an SSE-only answer
 
 
 def document(app: FastAPI) -> dict[str, Any]:
-    """The OpenAPI document of ``app`` (see the module docstring)."""
-    schema = get_openapi(
-        title=app.title, version=app.version, description=app.description, routes=app.routes
-    )
-    components: dict[str, Any] = schema.setdefault("components", {}).setdefault("schemas", {})
-    for operations in schema.get("paths", {}).values():
-        for operation in operations.values():
-            components.update(operation.pop(_CARRIED, {}))
-            responses = operation.get("responses", {})
-            for status, response in list(responses.items()):
-                components.update(response.pop(_CARRIED, {}))
-                if "HTTPValidationError" in str(response.get("content", "")):
-                    del responses[status]  # FastAPI's, never answered in this shape
-    for unused in ("HTTPValidationError", "ValidationError"):
-        components.pop(unused, None)
-    return schema
+    """The OpenAPI document of ``app`` (built once, then kept on the app)."""
+    if app.openapi_schema is None:
+        from fastapi.openapi.utils import get_openapi
+
+        schema = get_openapi(
+            title=app.title, version=app.version, description=app.description, routes=app.routes
+        )
+        components = schema.setdefault("components", {}).setdefault("schemas", {})
+        for path_item in schema.get("paths", {}).values():
+            for op in path_item.values():
+                components.update(op.pop(_HOIST, {}))
+                _our_statuses(op)
+        for unused in ("HTTPValidationError", "ValidationError"):
+            components.pop(unused, None)
+        _official(components, schema)
+        app.openapi_schema = schema
+    return app.openapi_schema
+
+
+def _static() -> Path:
+    import fastapi_offline
+
+    return Path(fastapi_offline.__file__).parent / "static"
+
+
+def install(app: FastAPI, docs: str = "/docs", redoc: str = "/redoc") -> None:
+    """Serve ``/openapi.json`` from ``document`` and the docs pages from package files.
+
+    Make the app with ``docs_url=None, redoc_url=None``: FastAPI's own pages load Swagger
+    UI from a CDN, which an offline gateway cannot reach.
+    """
+    assets = f"{docs}/assets"
+    app.openapi = lambda: document(app)  # type: ignore[method-assign]
+    app.mount(assets, StaticFiles(directory=_static()), name="docs-assets")
+
+    @app.get(docs, include_in_schema=False)
+    async def swagger(request: Request) -> HTMLResponse:
+        root = request.scope.get("root_path", "")
+        return get_swagger_ui_html(
+            openapi_url=f"{root}{app.openapi_url}",
+            title=f"{app.title} - API",
+            swagger_js_url=f"{root}{assets}/swagger-ui-bundle.js",
+            swagger_css_url=f"{root}{assets}/swagger-ui.css",
+            swagger_favicon_url=f"{root}{assets}/favicon.png",
+            # Schemas, not generated examples, at first: generating an example of the
+            # official Response union took Swagger UI 15 s per operation here.
+            swagger_ui_parameters={"defaultModelRendering": "model"},
+        )
+
+    @app.get(redoc, include_in_schema=False)
+    async def redoc_page(request: Request) -> HTMLResponse:
+        root = request.scope.get("root_path", "")
+        return get_redoc_html(
+            openapi_url=f"{root}{app.openapi_url}",
+            title=f"{app.title} - API reference",
+            redoc_js_url=f"{root}{assets}/redoc.standalone.js",
+            redoc_favicon_url=f"{root}{assets}/favicon.png",
+            with_google_fonts=False,
+        )

@@ -2,24 +2,53 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 import orjson
 from fastapi import APIRouter
+from pydantic import BaseModel
 from starlette.requests import Request
 from starlette.responses import Response
 
 from continuum.auth.names import name_problem
 from continuum.doors.http.auth import authenticate
-from continuum.doors.http.openapi import errors
+from continuum.doors.http.openapi import operation
 from continuum.doors.http.services import gateway_of
 from continuum.errors import InvalidRequest, PermissionDenied
 
 router = APIRouter(tags=["Usage"])
 
 
+class UsageRow(BaseModel):
+    user: str
+    day: str
+    model: str
+    requests: int
+    prompt_tokens: int
+    completion_tokens: int
+    total_tokens: int
+
+
+class UsageTotals(BaseModel):
+    requests: int
+    prompt_tokens: int
+    completion_tokens: int
+    total_tokens: int
+
+
+class UsageReport(BaseModel):
+    """Usage per user, UTC day and model, and the totals of those rows."""
+
+    object: Literal["usage"]
+    user: str | None  # None: every user's (?all=true)
+    data: list[UsageRow]
+    totals: UsageTotals
+
+
 @router.get(
     "/usage",
     summary="Usage totals by model and day (admins: ?user=<id>, or ?all=true for every user)",
-    responses=errors(400, 401, 403, 422, 503),
+    **operation(ok=UsageReport, errors=(400, 401, 403, 503)),
 )
 async def get_usage(request: Request, user: str | None = None, all: bool = False) -> Response:
     principal = await authenticate(request)

@@ -9,24 +9,29 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from continuum.doors.http.body import read_body
-from continuum.doors.http.openapi import errors, json_body
+from continuum.doors.http.openapi import operation
 from continuum.doors.http.services import gateway_of
 from continuum.errors import InvalidRequest, MalformedJSON
 
 router = APIRouter(tags=["Users"])
 
 
-class ValidateUserRequest(BaseModel):
-    """The body of ``POST /validate-user`` (read by hand, so a bad id is a 400 naming it)."""
+class ValidateUser(BaseModel):
+    user_id: str = Field(min_length=1)
 
-    user_id: str = Field(min_length=1, description="The id to validate")
+
+class Verdict(BaseModel):
+    """Whether the configured validator accepts the user id, and its normal form if other."""
+
+    valid: bool
+    user_id: str
+    normalized: str | None
 
 
 @router.post(
     "/validate-user",
     summary="Validate (and maybe normalize) a user id",
-    responses=errors(400, 408, 413, 500),
-    openapi_extra=json_body(ValidateUserRequest),
+    **operation(body=ValidateUser, ok=Verdict, errors=(400, 408, 413)),
 )
 async def validate_user(request: Request) -> Response:
     raw = await read_body(request, 16 * 1024)

@@ -79,11 +79,13 @@ class EventDecoder:
                 index = self._tools.get(int(payload.get("index") or 0), 0)
                 return [ToolCallDelta(index, str(delta.get("partial_json") or ""))]
         elif kind == "message_delta":
-            reason = (payload.get("delta") or {}).get("stop_reason")
+            delta = payload.get("delta") or {}
+            reason = delta.get("stop_reason")
             output = int((payload.get("usage") or {}).get("output_tokens") or 0)
             events: list[Event] = []
             if reason:
-                events.append(Finish(STOP_REASONS.get(reason, "stop")))
+                sequence = delta.get("stop_sequence") if reason == "stop_sequence" else None
+                events.append(Finish(STOP_REASONS.get(reason, "stop"), 0, text(sequence)))
             events.append(Usage(self._input_tokens, output))
             return events
         elif kind == "message_stop":

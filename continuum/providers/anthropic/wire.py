@@ -88,6 +88,7 @@ def chat_body(request: ChatRequest, model: str, max_tokens: int | None) -> dict[
         "system": system or None,
         "temperature": min(params.temperature, 1.0) if params.temperature is not None else None,
         "top_p": params.top_p,
+        "top_k": params.top_k,
         "stop_sequences": list(params.stop) or None,
         "tool_choice": _tool_choice(request.tool_choice) if request.tools else None,
         "metadata": {"user_id": request.user} if request.user else None,

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncGenerator, Sequence
+from typing import cast
 
+from continuum.core.embedding import NO_EMBEDDINGS, EmbeddingInput, is_token_input
 from continuum.core.events import Event, Finish, TextDelta, ToolCallDelta, Usage
 from continuum.core.routes import Deployment
 from continuum.core.types import ChatRequest
@@ -31,12 +33,13 @@ MAX_OUTPUT_TOKENS = 1 << 20
 TOKENS_AT_ONCE = 4096
 
 
-def _stop_at(text: str, stops: tuple[str, ...]) -> tuple[int, bool]:
-    """Where the answer ends: before the first stop sequence (True), else its length."""
-    if not stops:
-        return len(text), False
-    cut = min((i for i in (text.find(s) for s in stops if s) if i >= 0), default=-1)
-    return (cut, True) if cut >= 0 else (len(text), False)
+def _stop_at(text: str, stops: tuple[str, ...]) -> tuple[int, str | None]:
+    """Where the answer ends: before the first stop sequence in it, and that sequence
+    (None: no stop sequence in it, it ends at its length)."""
+    found = [(at, stop) for stop in stops if stop and (at := text.find(stop)) >= 0]
+    if not found:
+        return len(text), None
+    return min(found, key=lambda hit: hit[0])
 
 
 def _check_work(plans: list[Plan], request: ChatRequest) -> None:
@@ -115,7 +118,7 @@ class LocalProvider:
             if answer.calls:
                 yield Finish("tool_calls", choice)
                 continue
-            text, stopped = answer.text, False
+            text, stopped = answer.text, None
             if params.stop:
                 end, stopped = _stop_at(text, params.stop)
                 text = text[:end]
@@ -137,35 +140,57 @@ class LocalProvider:
                 if len(text) > TOKENS_AT_ONCE and not delay:
                     await asyncio.sleep(0)  # a long answer: let the loop turn between pieces
             completion_tokens += sent
-            yield Finish("stop" if stopped and reason == "stop" else reason, choice)
+            if reason == "length":
+                stopped = None  # cut before the stop sequence: the limit ended it
+            yield Finish(reason, choice, stopped)
         if sum(len(message.text) for message in request.messages) <= _INLINE_CHARACTERS:
             prompt = tokens.prompt_tokens(request)
         else:
             prompt = await _long_prompt_tokens(request)
         yield Usage(prompt, completion_tokens)
 
+    async def count_tokens(self, request: ChatRequest, deployment: Deployment) -> int:
+        """The prompt tokens ``request`` will count in its usage (the local tokenizer)."""
+        if sum(len(message.text) for message in request.messages) <= _INLINE_CHARACTERS:
+            return tokens.prompt_tokens(request)
+        return await _long_prompt_tokens(request)
+
     async def embed(
-        self, texts: Sequence[str], deployment: Deployment, *, dimensions: int | None = None
+        self, inputs: EmbeddingInput, deployment: Deployment, *, dimensions: int | None = None
     ) -> tuple[list[list[float]], int]:
-        """Unit vectors of ``texts`` (``dimensions`` long: truncated, then re-normalised)
-        and the prompt tokens they count in the local tokenizer."""
+        """Unit vectors of ``inputs`` (``dimensions`` long: truncated, then re-normalised)
+        and the prompt tokens they count in the local tokenizer.
+
+        Token arrays come from the client's tokenizer, whose vocabulary this model does
+        not have: each id is embedded as a word of its own (``t1212``), so inputs that
+        share tokens get close vectors, as texts that share words do. They count one
+        token per id.
+        """
         model = deployment.upstream_model
         if model not in EMBEDDING_MODELS:
-            raise ModelNotFound(
-                f"the local provider has no embedding model '{model}' "
-                f"(it has {', '.join(EMBEDDING_MODELS)})",
+            raise InvalidRequest(
+                f"'{model}' is a chat model: it makes no embeddings (the local embedding "
+                f"model is '{EMBEDDING_MODELS[0]}', 'local-embed' in the default routes)",
                 param="model",
+                code=NO_EMBEDDINGS,
             )
         if dimensions is not None and not 1 <= dimensions <= self._embedder.dimensions:
             raise InvalidRequest(
                 f"dimensions must be between 1 and {self._embedder.dimensions} for this model",
                 param="dimensions",
             )
+        if is_token_input(inputs):
+            ids = cast("Sequence[Sequence[int]]", inputs)
+            texts = [" ".join(f"t{token}" for token in array) for array in ids]
+            counted = sum(len(array) for array in ids)
+        else:
+            texts = list(cast("Sequence[str]", inputs))
+            counted = sum(tokens.count(text) for text in texts)
         if sum(len(text) for text in texts) > _INLINE_CHARACTERS:
             vectors = await asyncio.to_thread(self._embed_all, texts, dimensions)
         else:
             vectors = self._embed_all(texts, dimensions)
-        return vectors, sum(tokens.count(text) for text in texts)
+        return vectors, counted
 
     def _embed_all(self, texts: Sequence[str], dimensions: int | None) -> list[list[float]]:
         vectors = [self._embedder.embed(text) for text in texts]

@@ -5,7 +5,9 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncGenerator, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from typing import cast
 
+from continuum.core.embedding import EmbeddingInput, is_token_input
 from continuum.core.events import Event
 from continuum.core.routes import Deployment
 from continuum.core.types import ChatRequest
@@ -53,10 +55,14 @@ class MiniLMProvider:
         yield  # pragma: no cover - makes this an async generator like every provider's
 
     async def embed(
-        self, texts: Sequence[str], deployment: Deployment, *, dimensions: int | None = None
+        self, inputs: EmbeddingInput, deployment: Deployment, *, dimensions: int | None = None
     ) -> tuple[list[list[float]], int]:
-        """Unit vectors of ``texts`` (``dimensions``: truncated and re-normalised) and the
-        word pieces they count."""
+        """Unit vectors of ``inputs`` (``dimensions``: truncated and re-normalised) and the
+        word pieces they count. Texts only: a client's token ids come from another
+        tokenizer than this model's word pieces."""
+        if is_token_input(inputs):
+            raise InvalidRequest(f"{MODEL} takes text input only, not token arrays", param="input")
+        texts = cast("Sequence[str]", inputs)
         if deployment.upstream_model != MODEL:
             raise ModelNotFound(
                 f"the minilm provider has no model '{deployment.upstream_model}' (it has {MODEL})",

@@ -7,15 +7,17 @@ Deployment options: ``base_url`` (default ``OLLAMA_BASE_URL``, http://localhost:
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator, Sequence
+from collections.abc import AsyncGenerator
 from typing import Any
 
 import orjson
 
+from continuum.core.embedding import EmbeddingInput, is_token_input
 from continuum.core.events import Event
 from continuum.core.routes import Deployment
 from continuum.core.types import ChatRequest
-from continuum.errors import UpstreamError
+from continuum.embeddings.vectors import shorten
+from continuum.errors import InvalidRequest, UpstreamError
 from continuum.providers.ollama.decode import LineDecoder
 from continuum.providers.ollama.wire import chat_body, error_message
 from continuum.providers.streaming import relay
@@ -53,18 +55,35 @@ class OllamaProvider:
             yield event
 
     async def embed(
-        self, texts: Sequence[str], deployment: Deployment
+        self, inputs: EmbeddingInput, deployment: Deployment, *, dimensions: int | None = None
     ) -> tuple[list[list[float]], int]:
-        """Embedding vectors for ``texts`` and the prompt tokens Ollama counted."""
+        """Embedding vectors and the prompt tokens Ollama counted.
+
+        Ollama's ``/api/embed`` takes text only, and a client's token ids belong to
+        another tokenizer, so token arrays are refused. ``dimensions`` is applied here
+        (truncate and re-normalise, as text-embedding-3 does).
+        """
+        if is_token_input(inputs):
+            raise InvalidRequest(
+                f"the Ollama model '{deployment.upstream_model}' takes text input only, "
+                "not token arrays",
+                param="input",
+            )
         url, headers, key = self._target(deployment, "/api/embed")
-        body = {"model": deployment.upstream_model, "input": list(texts)}
+        body = {"model": deployment.upstream_model, "input": list(inputs)}
         timeouts = Timeouts.of(deployment.options)
         raw = b"".join([p async for p in self._upstream.stream(url, body, headers, timeouts, key)])
         try:
             payload: Any = orjson.loads(raw)
-            return payload["embeddings"], int(payload.get("prompt_eval_count") or 0)
-        except (orjson.JSONDecodeError, KeyError, TypeError) as error:
+            vectors: list[list[float]] = payload["embeddings"]
+            tokens = int(payload.get("prompt_eval_count") or 0)
+        except (orjson.JSONDecodeError, KeyError, TypeError, AttributeError) as error:
             raise UpstreamError("ollama upstream sent a malformed embeddings answer") from error
+        if not isinstance(vectors, list) or not all(isinstance(v, list) for v in vectors):
+            raise UpstreamError("ollama upstream sent embeddings that are not lists of numbers")
+        if dimensions is not None:
+            vectors = [shorten(vector, dimensions) for vector in vectors]
+        return vectors, tokens
 
     async def aclose(self) -> None:
         await self._upstream.aclose()

@@ -61,6 +61,7 @@ def chat_body(request: ChatRequest, model: str) -> dict[str, Any]:
         "num_predict": params.max_tokens,
         "temperature": params.temperature,
         "top_p": params.top_p,
+        "top_k": params.top_k,
         "seed": params.seed,
         "stop": list(params.stop) or None,
         "presence_penalty": params.presence_penalty,

@@ -9,11 +9,12 @@ whole answer, which becomes the same events (one JSON object instead of a chunk 
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator, Sequence
+from collections.abc import AsyncGenerator
 from typing import Any
 
 import orjson
 
+from continuum.core.embedding import EmbeddingInput
 from continuum.core.events import Event
 from continuum.core.routes import Deployment
 from continuum.core.types import ChatRequest
@@ -83,18 +84,29 @@ class OpenAIProvider:
             raise UpstreamError("openai upstream sent malformed JSON") from error
 
     async def embed(
-        self, texts: Sequence[str], deployment: Deployment
+        self, inputs: EmbeddingInput, deployment: Deployment, *, dimensions: int | None = None
     ) -> tuple[list[list[float]], int]:
-        """Embedding vectors for ``texts`` and the prompt tokens the upstream counted."""
+        """Embedding vectors and the prompt tokens the upstream counted.
+
+        Texts and token arrays are both sent as they came (OpenAI reads the ids with its
+        own tokenizer), and ``dimensions`` is the upstream's to honour or refuse.
+        """
         url, headers, key = self._target(deployment, "/embeddings")
         headers["accept"] = "application/json"
-        body = {"model": deployment.upstream_model, "input": list(texts)}
+        body: dict[str, Any] = {
+            "model": deployment.upstream_model,
+            "input": [list(item) if not isinstance(item, str) else item for item in inputs],
+        }
+        if dimensions is not None:
+            body["dimensions"] = dimensions
         payload = await self._whole(url, body, headers, deployment, key)
         try:
             vectors = [item["embedding"] for item in sorted(payload["data"], key=_index)]
             tokens = int((payload.get("usage") or {}).get("prompt_tokens") or 0)
-        except (orjson.JSONDecodeError, KeyError, TypeError) as error:
+        except (orjson.JSONDecodeError, KeyError, TypeError, AttributeError) as error:
             raise UpstreamError("openai upstream sent a malformed embeddings answer") from error
+        if not all(isinstance(vector, list) for vector in vectors):
+            raise UpstreamError("openai upstream sent embeddings that are not lists of numbers")
         return vectors, tokens
 
     async def aclose(self) -> None:

@@ -5,11 +5,13 @@
         ...                                         # point a deployment at f"{base_url}/v1"
         fake.recorder.requests                      # what it received
         fake.script(Fault(status=503), times=1)     # break the next request
+        fake.script_turns(calls(("add", '{"a":1}')), says("3"))  # script the next answers
 
 Per request: header ``x-fake-fault: status=503`` or model ``name::drop_after=3``.
 From a shell: ``python -m continuum.testing fake-openai --port 9000 --chunks 20``.
 """
 
+from continuum.testing.fake_upstream.answers import Turn, calls, says
 from continuum.testing.fake_upstream.anthropic import fake_anthropic
 from continuum.testing.fake_upstream.faults import Fault
 from continuum.testing.fake_upstream.ollama import fake_ollama
@@ -23,7 +25,10 @@ __all__ = [
     "Recorder",
     "SeenConnection",
     "SeenRequest",
+    "Turn",
+    "calls",
     "fake_anthropic",
     "fake_ollama",
     "fake_openai",
+    "says",
 ]

@@ -110,17 +110,18 @@ def _frames(model: str, result: Answer) -> list[bytes]:
         ]
         frames.append(_event("content_block_stop", {"index": 0}))
         index = 1
-    if result.call_name is not None:
-        block = {"type": "tool_use", "id": "toolu_fake0", "name": result.call_name, "input": {}}
+    for number, call in enumerate(result.calls):
+        block = {"type": "tool_use", "id": f"toolu_fake{number}", "name": call.name, "input": {}}
         frames.append(_event("content_block_start", {"index": index, "content_block": block}))
         frames += [
             _event(
                 "content_block_delta",
                 {"index": index, "delta": {"type": "input_json_delta", "partial_json": part}},
             )
-            for part in result.call_arguments
+            for part in call.pieces
         ]
         frames.append(_event("content_block_stop", {"index": index}))
+        index += 1
     delta = {"stop_reason": _STOP[result.finish], "stop_sequence": None}
     frames.append(
         _event(
@@ -139,7 +140,7 @@ def messages(fake: FakeUpstream, request: SeenRequest, fault: Fault) -> Reply:
     if not isinstance(body.get("max_tokens"), int):
         return ANTHROPIC.error(400, "max_tokens: Field required")
     model, _ = split_model(str(body.get("model", "")))
-    result = answer(conversation(body), fault.chunks)
+    result = answer(conversation(body), fault.chunks, fake.next_turn())
     if body.get("stream"):
         return Reply(
             content_type="text/event-stream",
@@ -150,9 +151,9 @@ def messages(fake: FakeUpstream, request: SeenRequest, fault: Fault) -> Reply:
             b'"index":0,"delta":"x"}\n\n',
         )
     content: list[Any] = [{"type": "text", "text": result.text}] if result.pieces else []
-    if result.call_name is not None:
-        call = {"type": "tool_use", "id": "toolu_fake0", "name": result.call_name}
-        content.append({**call, "input": orjson.loads(result.arguments)})
+    for number, call in enumerate(result.calls):
+        block = {"type": "tool_use", "id": f"toolu_fake{number}", "name": call.name}
+        content.append({**block, "input": orjson.loads(call.arguments)})
     return Reply.json(_message(model, result, content, _STOP[result.finish]))
 
 

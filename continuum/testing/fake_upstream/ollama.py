@@ -65,8 +65,10 @@ def _final(model: str, result: Answer) -> dict[str, Any]:
 
 
 def _calls(result: Answer) -> list[dict[str, Any]]:
-    arguments = orjson.loads(result.arguments)
-    return [{"function": {"name": result.call_name, "arguments": arguments}}]
+    return [
+        {"function": {"name": call.name, "arguments": orjson.loads(call.arguments)}}
+        for call in result.calls
+    ]
 
 
 def chat(fake: FakeUpstream, request: SeenRequest, fault: Fault) -> Reply:
@@ -74,10 +76,10 @@ def chat(fake: FakeUpstream, request: SeenRequest, fault: Fault) -> Reply:
     if not isinstance(body, dict) or not isinstance(body.get("messages"), list):
         return OLLAMA.error(400, "messages is required")
     model, _ = split_model(str(body.get("model", "")))
-    result = answer(conversation(body), fault.chunks)
+    result = answer(conversation(body), fault.chunks, fake.next_turn())
     if body.get("stream", True):
         lines = [_line(model, piece, done=False) for piece in result.pieces]
-        if result.call_name is not None:
+        if result.calls:
             lines.append(_line(model, "", tool_calls=_calls(result), done=False))
         return Reply(
             content_type="application/x-ndjson",
@@ -86,7 +88,7 @@ def chat(fake: FakeUpstream, request: SeenRequest, fault: Fault) -> Reply:
             malformed=b"{not json\n",
             wrong_shape=b'{"message":"x","done":false}\n',
         )
-    extra = {"tool_calls": _calls(result)} if result.call_name is not None else {}
+    extra = {"tool_calls": _calls(result)} if result.calls else {}
     return Reply.json(_line(model, result.text, **extra, **_final(model, result)))
 
 

@@ -8,6 +8,8 @@ CreateChatCompletionResponse, CreateEmbeddingResponse, ListModelsResponse, Error
 
 from __future__ import annotations
 
+import base64
+import struct
 import time
 from collections.abc import Mapping
 from typing import Any
@@ -87,16 +89,13 @@ def _frames(result: Answer, model: str, include_usage: bool) -> list[bytes]:
 
     frames = [frame({"role": "assistant", "content": ""})]
     frames += [frame({"content": piece}) for piece in result.pieces]
-    if result.call_name is not None:
-        head = {"index": 0, "id": "call_fake0", "type": "function"}
-        frames.append(
-            frame(
-                {"tool_calls": [{**head, "function": {"name": result.call_name, "arguments": ""}}]}
-            )
-        )
+    for index, call in enumerate(result.calls):
+        head = {"index": index, "id": f"call_fake{index}", "type": "function"}
+        function = {"name": call.name, "arguments": ""}
+        frames.append(frame({"tool_calls": [{**head, "function": function}]}))
         frames += [
-            frame({"tool_calls": [{"index": 0, "function": {"arguments": part}}]})
-            for part in result.call_arguments
+            frame({"tool_calls": [{"index": index, "function": {"arguments": part}}]})
+            for part in call.pieces
         ]
     frames.append(frame({}, result.finish))
     if include_usage:
@@ -110,7 +109,7 @@ def chat(fake: FakeUpstream, request: SeenRequest, fault: Fault) -> Reply:
     if not isinstance(body, dict) or not isinstance(body.get("messages"), list):
         return OPENAI.error(400, "'messages' is required")
     model, _ = split_model(str(body.get("model", "")))
-    result = answer(conversation(body), fault.chunks)
+    result = answer(conversation(body), fault.chunks, fake.next_turn())
     if body.get("stream"):
         include = bool((body.get("stream_options") or {}).get("include_usage"))
         return Reply(
@@ -119,13 +118,14 @@ def chat(fake: FakeUpstream, request: SeenRequest, fault: Fault) -> Reply:
             tail=b"data: [DONE]\n\n",
         )
     message: dict[str, Any] = {"role": "assistant", "content": result.text or None, "refusal": None}
-    if result.call_name is not None:
+    if result.calls:
         message["tool_calls"] = [
             {
-                "id": "call_fake0",
+                "id": f"call_fake{index}",
                 "type": "function",
-                "function": {"name": result.call_name, "arguments": result.arguments},
+                "function": {"name": call.name, "arguments": call.arguments},
             }
+            for index, call in enumerate(result.calls)
         ]
     choice = {"index": 0, "message": message, "logprobs": None, "finish_reason": result.finish}
     payload = {
@@ -144,22 +144,51 @@ def models(fake: FakeUpstream, request: SeenRequest, fault: Fault) -> Reply:
     return Reply.json({"object": "list", "data": data})
 
 
+def _embedding_texts(raw: Any) -> list[str] | None:
+    """The inputs as texts: strings as they are, token arrays as their ids spelled out
+    (the fake has no tokenizer), or None when ``input`` is none of OpenAI's four forms."""
+    if isinstance(raw, str):
+        return [raw]
+    if not isinstance(raw, list) or not raw:
+        return None
+    if all(isinstance(t, str) for t in raw):
+        return raw
+    if all(isinstance(t, int) and not isinstance(t, bool) for t in raw):
+        raw = [raw]
+    if all(isinstance(ids, list) and ids and all(type(t) is int for t in ids) for ids in raw):
+        return [" ".join(f"#{t}" for t in ids) for ids in raw]
+    return None
+
+
 def embeddings(fake: FakeUpstream, request: SeenRequest, fault: Fault) -> Reply:
+    """Texts or token arrays; ``dimensions``; ``encoding_format`` float or base64, as OpenAI."""
     body = request.json()
-    texts = body.get("input") if isinstance(body, dict) else None
-    if isinstance(texts, str):
-        texts = [texts]
-    if not isinstance(texts, list) or not all(isinstance(t, str) for t in texts):
-        return OPENAI.error(400, "'input' must be a string or a list of strings")
+    texts = _embedding_texts(body.get("input") if isinstance(body, dict) else None)
+    if texts is None:
+        return OPENAI.error(
+            400, "'input' must be a string, a list of strings, or token arrays (lists of ints)"
+        )
     dims = int(body.get("dimensions") or 8)
+    encoding = body.get("encoding_format") or "float"
+    if encoding not in ("float", "base64"):
+        return OPENAI.error(400, "'encoding_format' must be 'float' or 'base64'")
+    vectors = [embedding(t, dims) for t in texts]
     data = [
-        {"object": "embedding", "index": i, "embedding": embedding(t, dims)}
-        for i, t in enumerate(texts)
+        {
+            "object": "embedding",
+            "index": i,
+            "embedding": _base64(vector) if encoding == "base64" else vector,
+        }
+        for i, vector in enumerate(vectors)
     ]
     tokens = sum(max(1, len(t.split())) for t in texts)
     model, _ = split_model(str(body.get("model", "")))
     usage = {"prompt_tokens": tokens, "total_tokens": tokens}
     return Reply.json({"object": "list", "data": data, "model": model, "usage": usage})
+
+
+def _base64(vector: list[float]) -> str:
+    return base64.b64encode(struct.pack(f"<{len(vector)}f", *vector)).decode("ascii")
 
 
 class OpenAIFlavor(Flavor):

@@ -11,6 +11,7 @@ from contextlib import contextmanager
 
 import orjson
 
+from continuum.testing.fake_upstream.answers import Turn
 from continuum.testing.fake_upstream.faults import HEADER, Fault, split_model
 from continuum.testing.fake_upstream.http import (
     HttpApp,
@@ -65,12 +66,27 @@ class FakeUpstream(HttpApp):
         self.recorder = Recorder()
         self.live = set()
         self._script: deque[Fault] = deque()
+        self._turns: deque[Turn] = deque()
         self._lock = threading.Lock()
 
     def script(self, fault: Fault, times: int = 1) -> None:
         """Apply ``fault`` to each of the next ``times`` requests (then behave normally)."""
         with self._lock:
             self._script.extend([fault] * times)
+
+    def script_turns(self, *turns: Turn) -> None:
+        """Answer the next chat requests with ``turns``, in order (then answer as usual).
+
+        A ``Turn`` is text and tool calls (``answers.says``, ``answers.calls``): what a
+        model would write at that step of an agent's loop.
+        """
+        with self._lock:
+            self._turns.extend(turns)
+
+    def next_turn(self) -> Turn | None:
+        """The scripted answer of this chat request, if any is left."""
+        with self._lock:
+            return self._turns.popleft() if self._turns else None
 
     def answer(self, request: SeenRequest) -> tuple[Reply, Fault]:
         fault = self.fault

@@ -232,7 +232,7 @@ def test_error_info_from_errors() -> None:
     assert (limited.status, limited.code, limited.retry_after) == (429, "rate_limit_exceeded", 2.5)
     bad = ErrorInfo.from_error(SchemaViolation("bad role", param="messages.0.role"))
     assert (bad.status, bad.code, bad.param, bad.retry_after) == (
-        422,
+        400,
         "invalid_value",
         "messages.0.role",
         None,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import time
 from typing import Any
 
@@ -18,22 +17,24 @@ from continuum.dialects.openai.chunks import ChunkEncoder, completion_body, mode
 from continuum.dialects.openai.request import ChatCompletionRequest
 from continuum.doors.http.auth import authenticate, credential
 from continuum.doors.http.body import read_body
-from continuum.doors.http.disconnect import Disconnect
+from continuum.doors.http.disconnect import Disconnect, watched
 from continuum.doors.http.headers import response_headers
-from continuum.doors.http.openapi import errors, json_body
+from continuum.doors.http.openapi import operation
 from continuum.doors.http.services import client_host, gateway_of, remember
 from continuum.doors.http.sse import EventStreamResponse
 
 router = APIRouter(tags=["OpenAI"])
-
-CHAT_ERRORS = errors(400, 401, 404, 408, 413, 422, 429, 500, 502, 503, 504)
 
 
 def _json(payload: Any, headers: dict[str, str] | None = None) -> Response:
     return Response(orjson.dumps(payload), media_type="application/json", headers=headers)
 
 
-@router.get("/v1/models", summary="List the models the caller may use", responses=errors(401, 503))
+@router.get(
+    "/v1/models",
+    summary="List the models the caller may use",
+    **operation(ok="ListModelsResponse", errors=(401, 503)),
+)
 async def list_models(request: Request) -> Response:
     principal = await authenticate(request)
     models = gateway_of(request).pipeline.visible_models(principal)
@@ -43,7 +44,7 @@ async def list_models(request: Request) -> Response:
 @router.get(
     "/v1/models/{model_id:path}",
     summary="Retrieve a model the caller may use",
-    responses=errors(401, 404, 503),
+    **operation(ok="Model", errors=(401, 404, 503)),
 )
 async def retrieve_model(request: Request, model_id: str) -> Response:
     principal = await authenticate(request)
@@ -53,8 +54,12 @@ async def retrieve_model(request: Request, model_id: str) -> Response:
 @router.post(
     "/v1/chat/completions",
     summary="Create a chat completion",
-    responses=CHAT_ERRORS,
-    openapi_extra=json_body(ChatCompletionRequest),
+    **operation(
+        body=ChatCompletionRequest,
+        ok="CreateChatCompletionResponse",
+        stream="CreateChatCompletionStreamResponse",
+        errors=(400, 401, 404, 408, 413, 429, 500, 502, 503, 504),
+    ),
 )
 async def chat_completions(request: Request) -> Response:
     gateway = gateway_of(request)
@@ -68,24 +73,13 @@ async def chat_completions(request: Request) -> Response:
     wire = parse_json(body, ChatCompletionRequest)
     events = pipeline.chat(ctx, wire.to_core(ctx.request_id))
     created = int(time.time())
-    watch = Disconnect(request.receive)
-    try:
-        if wire.stream:
-            first = await first_event(events)
-        else:
-            completion = await collect(events)
-    except asyncio.CancelledError:
-        if watch.absorb():
-            raise watch.closed() from None
-        raise
-    except BaseException:
-        watch.stop()
-        raise
     if wire.stream:
+        watch = Disconnect(request.receive)
+        first = await watch.guard(first_event(events))
         encoder = ChunkEncoder(ctx.request_id, created, wire.model, wire.include_usage)
         return EventStreamResponse(
             relay(first, events, encoder, ctx.request_id), response_headers(ctx), watch=watch
         )
-    watch.stop()
+    completion = await watched(request.receive, collect(events))
     body = completion_body(completion, ctx.request_id, created, wire.model)
     return Response(body, media_type="application/json", headers=response_headers(ctx))

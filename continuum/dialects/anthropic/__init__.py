@@ -1,0 +1,1 @@
+"""The Anthropic Messages dialect: request bodies, stream events, message and error objects."""

@@ -1,0 +1,1 @@
+"""The OpenAI Responses dialect: the request, conversation items, output and stream events."""
