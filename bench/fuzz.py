@@ -58,8 +58,9 @@ def fuzz(
                 command += ["--seed", str(seed)]
             env = {**os.environ, "SCHEMATHESIS_HOOKS": "bench.schemathesis_hooks"}
             env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
+            # In the temporary directory: st keeps a cache (.schemathesis/) where it runs.
             return subprocess.run(
-                command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=seconds + 120
+                command, cwd=tmp, env=env, capture_output=True, text=True, timeout=seconds + 120
             )
 
 
