@@ -230,9 +230,7 @@ class TcpConnection(_Base):
         self.hello += hello
         self.body = body
         self._buffer = bytearray()
-        self._welcome: asyncio.Future[dict[str, int]] = (
-            asyncio.get_running_loop().create_future()
-        )
+        self._welcome: asyncio.Future[dict[str, int]] = asyncio.get_running_loop().create_future()
         self._preface = True
         self._next_id = 1
         self._open: dict[int, tuple[asyncio.Future[bool], float, list[int]]] = {}

@@ -4,7 +4,8 @@
 
 Times, per request, what the pipeline adds for policy: reserve two limits (requests and
 tokens), settle with real usage, and queue one ledger record (the batched writer runs as
-it does in the gateway, writing to SQLite). Reports the median and p99 over batches.
+it does in the gateway, writing to SQLite), without and with the usage journal (one
+line appended per record). Reports the median and p99 over batches.
 With ``--redis`` it also times the Redis limiter and counts its round trips per request.
 """
 
@@ -23,6 +24,7 @@ from continuum.core.ports import UsageRecord
 from continuum.limits.memory import MemoryLimiter
 from continuum.limits.redis import RedisLimiter
 from continuum.store.database import Database, database_url
+from continuum.usage.journal import Journal
 from continuum.usage.ledger import BatchingLedger
 from continuum.usage.store import UsageStore
 
@@ -79,17 +81,25 @@ async def main(redis_url: str | None, batches: int) -> None:
         await database.migrate()
         store = UsageStore(database)
         ledger = BatchingLedger(store)
-        ledger.start()
+        await ledger.start()
+        journaled = BatchingLedger(store, journal=Journal(Path(tmp) / "journal"))
+        await journaled.start()
         memory = MemoryLimiter()
         await per_request(memory, ledger, 5)  # warm up
-        print(describe("memory limiter only", await per_request(memory, None, batches)))
-        print(
-            describe(
-                "memory limiter + ledger (SQLite writer on)",
-                await per_request(memory, ledger, batches),
-            )
-        )
+        await per_request(memory, journaled, 5)
+        # Side by side, alternating, so machine load weighs on each the same.
+        rounds: dict[str, list[float]] = {"limiter": [], "ledger": [], "journal": []}
+        for _ in range(batches // 5 or 1):
+            rounds["limiter"] += await per_request(memory, None, 5)
+            rounds["ledger"] += await per_request(memory, ledger, 5)
+            rounds["journal"] += await per_request(memory, journaled, 5)
+        print(describe("memory limiter only", rounds["limiter"]))
+        print(describe("memory limiter + ledger (SQLite writer on)", rounds["ledger"]))
+        print(describe("memory limiter + ledger + journal", rounds["journal"]))
+        journal_cost = statistics.median(rounds["journal"]) - statistics.median(rounds["ledger"])
+        print(f"the journal's own cost: {journal_cost:.2f} µs per request (difference of medians)")
         await ledger.close()
+        await journaled.close()
         print(f"ledger rows written: {await store.count()}")
         await database.close()
     if redis_url:

@@ -63,6 +63,7 @@ from continuum.routing.router import RetryPolicy, Router
 from continuum.routing.table import RoutingTable
 from continuum.settings import Settings
 from continuum.store.database import Database, database_url
+from continuum.usage.journal import Journal
 from continuum.usage.ledger import BatchingLedger
 from continuum.usage.store import UsageStore
 
@@ -215,7 +216,10 @@ def build_gateway(
     database = open_database(settings)
     keys = KeyStore(database)
     usage_store = UsageStore(database)
-    ledger = BatchingLedger(usage_store)
+    journal = Journal(settings.data_dir / "journal") if settings.usage_journal else None
+    ledger = BatchingLedger(
+        usage_store, journal=journal, dead_letter=settings.data_dir / "usage-rejected.jsonl"
+    )
     pipeline = Pipeline(
         authenticator=KeyChain(StaticKeys(entries), keys, clock=clock),
         table=table,

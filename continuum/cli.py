@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from continuum import __version__
 from continuum.admin_cli import add_commands, run
 from continuum.commands import chat
-from continuum.errors import ConfigError
+from continuum.errors import ConfigError, InvalidRequest
 from continuum.settings import Settings
 
 if TYPE_CHECKING:
@@ -59,6 +59,7 @@ def serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from continuum.app import build_gateway
+    from continuum.doors.http.server import server_options
     from continuum.listeners import check_tcp_port
 
     settings = Settings.from_env(
@@ -69,6 +70,7 @@ def serve(args: argparse.Namespace) -> int:
         workers=args.workers,
         log_level=args.log_level,
     )
+    os.umask(0o077)  # what the gateway and its libraries write under the data dir is private
     gateway = build_gateway(settings)  # validates everything before binding
     print(_banner(settings, gateway.sample_key), flush=True)
     options: dict[str, Any] = dict(
@@ -76,9 +78,9 @@ def serve(args: argparse.Namespace) -> int:
         port=settings.port,
         log_level=settings.log_level,
         loop="uvloop",
-        http="httptools",
         access_log=args.access_log,
         server_header=False,
+        **server_options(settings),  # slow clients: header deadline, connection cap
         ws_max_size=settings.max_body_bytes,  # a bigger WebSocket message is refused unread (1009)
     )
     if settings.workers > 1:
@@ -138,7 +140,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as error:
         print(f"continuum: configuration error: {error}", file=sys.stderr)
         return 2
-    except ValueError as error:  # e.g. a rate limit given on the command line
+    except (ValueError, InvalidRequest) as error:  # e.g. a bad rate limit or key name
         print(f"continuum: {error}", file=sys.stderr)
         return 2
     return 1

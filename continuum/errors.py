@@ -11,7 +11,8 @@ once (the OpenAI error object in ``continuum.dialects.openai.errors``).
     ├── InvalidRequest                   400 invalid_request
     │   ├── MalformedJSON                400 invalid_json
     │   ├── SchemaViolation              400 invalid_value (param names the field)
-    │   └── PayloadTooLarge              413 payload_too_large
+    │   ├── PayloadTooLarge              413 payload_too_large
+    │   └── RequestTimeout               408 request_timeout (the body came too slowly)
     ├── AuthenticationFailed             401 invalid_api_key
     ├── PermissionDenied                 403 model_not_permitted
     ├── NotFound                         404 not_found
@@ -74,6 +75,13 @@ class SchemaViolation(InvalidRequest):
 class PayloadTooLarge(InvalidRequest):
     status = 413
     code = "payload_too_large"
+
+
+class RequestTimeout(InvalidRequest):
+    """The client did not send its whole request in time."""
+
+    status = 408
+    code = "request_timeout"
 
 
 class AuthenticationFailed(ContinuumError):

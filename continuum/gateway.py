@@ -54,7 +54,7 @@ class Gateway:
     async def start(self) -> None:
         await self.database.migrate()
         await self.files.start()  # after the tables exist: it sweeps dead uploads
-        self.ledger.start()
+        await self.ledger.start()  # writes what dead processes journaled, then runs
 
     async def aclose(self) -> None:
         await self.ledger.close()  # flush: a clean shutdown loses no usage record

@@ -36,6 +36,21 @@ def _int(env: Mapping[str, str], key: str, default: int, low: int, high: int) ->
     return value
 
 
+def _seconds(env: Mapping[str, str], key: str, default: float, low: float, high: float) -> float:
+    raw = env.get(key)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ConfigError(
+            "environment", key, f"{raw!r} is not a number", f"set {key} to seconds"
+        ) from None
+    if not low <= value <= high:
+        raise ConfigError("environment", key, f"{value} is out of range", f"use {low}..{high}")
+    return value
+
+
 def _limits(env: Mapping[str, str], key: str, default: str) -> tuple[RateLimit, ...]:
     raw = env.get(key) or default
     try:
@@ -154,6 +169,12 @@ class Settings:
     database_schema: str | None = None  # PostgreSQL schema to keep Continuum's tables in
     admin_key: str | None = None
     user_validator: str | None = None  # dotted path of the /validate-user validator
+    # Clients and the ledger's journal (docs/configuration.md, "Slow clients and the journal").
+    header_timeout: float = 10.0  # a request's line and headers must arrive within this
+    body_timeout: float = 60.0  # and its body within this (408 otherwise)
+    keep_alive_timeout: float = 5.0  # an idle kept-alive connection is closed after this
+    max_connections: int | None = None  # None: half the process's file descriptor limit
+    usage_journal: bool = True  # journal usage records under <data dir>/journal
     # Seed 001's prompt API and the WebSocket doors (docs/doors.md).
     default_model: str | None = None  # the model behind /model (else models.yml's default_model)
     simple_anonymous: bool = False  # admit prompt-API callers without a key, by user_id or address
@@ -211,6 +232,13 @@ class Settings:
             database_schema=env.get("CONTINUUM_DATABASE_SCHEMA") or None,
             admin_key=env.get("CONTINUUM_ADMIN_KEY") or None,
             user_validator=env.get("CONTINUUM_USER_VALIDATOR") or None,
+            header_timeout=_seconds(env, "CONTINUUM_HEADER_TIMEOUT", 10.0, 0.1, 3600),
+            body_timeout=_seconds(env, "CONTINUUM_BODY_TIMEOUT", 60.0, 0.1, 86400),
+            keep_alive_timeout=_seconds(env, "CONTINUUM_KEEP_ALIVE_TIMEOUT", 5.0, 0.1, 3600),
+            max_connections=_int(env, "CONTINUUM_MAX_CONNECTIONS", 0, 0, 1_000_000) or None,
+            usage_journal=_flag(env, "CONTINUUM_USAGE_JOURNAL")
+            if env.get("CONTINUUM_USAGE_JOURNAL")
+            else True,
             default_model=env.get("CONTINUUM_DEFAULT_MODEL") or None,
             simple_anonymous=_flag(env, "CONTINUUM_SIMPLE_ANONYMOUS"),
             simple_anonymous_limits=_limits(

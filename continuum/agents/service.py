@@ -34,7 +34,7 @@ from continuum.core.pipeline import DEFAULT_COMPLETION_ESTIMATE, Pipeline
 from continuum.core.ports import Limiter
 from continuum.core.routes import ModelRoute
 from continuum.core.types import ChatRequest, Message, SamplingParams
-from continuum.errors import InvalidRequest, NotFound, RateLimited
+from continuum.errors import InvalidRequest, NotFound, PermissionDenied, RateLimited
 
 
 def _missing(name: str) -> NotFound:
@@ -121,6 +121,14 @@ class AgentService:
         if not ctx.principal.may_use(agent.model_id):
             # As for models, an agent the caller may not use does not exist for it.
             raise _missing(agent.name)
+        if not ctx.principal.may_use(agent.model):
+            # The caller may use the agent, so it knows of it: say why its calls would fail
+            # (the pipeline answers a model a key may not use as if it did not exist).
+            raise PermissionDenied(
+                f"Your key is not permitted to use the model '{agent.model}', "
+                f"which the agent '{agent.name}' calls",
+                param="model",
+            )
         context = context or ToolContext(agent=agent.name, user=ctx.subject)
         used = [0]
         estimate = len(prompt) // 4 + (

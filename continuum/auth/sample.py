@@ -7,6 +7,7 @@ import secrets
 from pathlib import Path
 
 from continuum.core.context import Principal
+from continuum.store.private import private_dir
 
 FILE_NAME = "sample-key"
 PRINCIPAL = Principal(id="local-developer", name="Local developer", key_id="sample-key")
@@ -19,7 +20,7 @@ def sample_key(data_dir: Path) -> str:
         key = path.read_text(encoding="utf-8").strip()
         if key:
             return key
-    data_dir.mkdir(parents=True, exist_ok=True)
+    private_dir(data_dir)
     key = "ck-" + secrets.token_urlsafe(32)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w", encoding="utf-8") as handle:

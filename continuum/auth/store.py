@@ -11,8 +11,10 @@ import orjson
 from sqlalchemy import insert, select, update
 
 from continuum.auth.keys import digest
+from continuum.auth.names import name_problem
 from continuum.core.context import Principal
 from continuum.core.limits import parse_rate_limits
+from continuum.errors import InvalidRequest
 from continuum.store.database import Database, state_errors
 from continuum.store.tables import api_keys
 
@@ -59,6 +61,25 @@ class KeyInfo:
         }
 
 
+def _check_names(**names: str | None) -> None:
+    """The admin API validates first; this guards every other way in (the CLI, code)."""
+    for field, name in names.items():
+        problem = None if name is None else name_problem(name)
+        if problem is not None:
+            raise InvalidRequest(f"The key's {field} {problem}", param=field)
+
+
+# Year 9999: whole seconds fit in 64 bits, so every listing of the keys can encode them.
+LAST_TIME = 253_402_300_799.0
+
+
+def _check_time(expires: float | None) -> None:
+    if expires is not None and not 0 <= expires <= LAST_TIME:  # NaN fails both comparisons
+        raise InvalidRequest(
+            "The key's expiry must be a time before the year 10000", param="expires_at"
+        )
+
+
 def _info(row: Any) -> KeyInfo:
     return KeyInfo(
         id=row.id,
@@ -91,6 +112,8 @@ class KeyStore:
     ) -> tuple[str, KeyInfo]:
         """A new key and its record. The key is returned here and never again."""
         parse_rate_limits(rate_limit or [])  # refuse a bad limit before storing it
+        _check_names(name=name, owner=owner)
+        _check_time(expires)
         key = "ck-" + secrets.token_urlsafe(32)
         key_id = "key_" + secrets.token_hex(12)
         row = {
@@ -137,6 +160,8 @@ class KeyStore:
     async def update(self, key_id: str, **changes: Any) -> KeyInfo | None:
         """Change ``name``, ``permissions``, ``rate_limit``, ``expires`` or ``revoked``."""
         values = dict(changes)
+        _check_names(name=values.get("name"))
+        _check_time(values.get("expires"))
         if "rate_limit" in values:
             parse_rate_limits(values["rate_limit"])
             values["rate_limit"] = orjson.dumps(values["rate_limit"]).decode()

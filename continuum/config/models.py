@@ -13,7 +13,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from continuum.config.files import load_yaml
-from continuum.core.routes import Deployment, ModelRoute
+from continuum.core.routes import Deployment, ModelRoute, has_credentials
 from continuum.errors import ConfigError
 
 FIX = "see docs/configuration.md#modelsyml; each model needs an id and a provider or deployments"
@@ -36,6 +36,16 @@ class DeploymentEntry(BaseModel):
     first_token_timeout: float | None = Field(default=None, gt=0, le=3600)
     max_tokens: int | None = Field(default=None, gt=0, le=1_000_000)
     token_delay: float | None = Field(default=None, ge=0, le=10)
+
+    @model_validator(mode="after")
+    def _one_credential(self) -> DeploymentEntry:
+        # An upstream gets one Authorization header: Basic from the URL, or the key.
+        if self.base_url and has_credentials(self.base_url) and (self.api_key or self.api_key_env):
+            raise ValueError(
+                "base_url carries credentials (user:password@) and an api_key is set too; "
+                "keep one of them (the upstream gets a single Authorization header)"
+            )
+        return self
 
     def deployment(self, model_id: str) -> Deployment:
         options = self.model_dump(

@@ -8,6 +8,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from continuum.auth.names import check_name
 from continuum.config.files import load_yaml
 from continuum.core.context import Principal
 from continuum.core.limits import RateLimit, parse_rate_limits
@@ -24,6 +25,11 @@ class UserEntry(BaseModel):
     permissions: list[str] | str = Field(default_factory=list)
     rate_limit: tuple[RateLimit, ...] = ()
     admin: bool = False
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, value: str) -> str:
+        return check_name(value)
 
     @field_validator("rate_limit", mode="before")
     @classmethod

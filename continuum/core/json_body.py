@@ -25,7 +25,9 @@ def _violation(error: ValidationError, prefix: str = "") -> SchemaViolation | Ma
     errors = error.errors(include_url=False)
     if errors[0]["type"] == "json_invalid":
         return MalformedJSON(f"The body is not valid JSON: {errors[0]['msg']}")
-    worst = max(errors, key=lambda e: len(e["loc"]))
+    # Deepest first; at equal depth, a member that nearly matched ("at most 4 items")
+    # over one of the wrong type ("should be a valid string").
+    worst = max(errors, key=lambda e: (len(e["loc"]), not e["type"].endswith("_type")))
     path = ".".join(str(part) for part in worst["loc"] if _is_field(part))
     param = prefix + path if path else (prefix.rstrip(".") or None)
     if param is None:

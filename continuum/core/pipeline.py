@@ -20,9 +20,10 @@ from continuum.core.embedding import EmbeddingRequest, Embeddings, estimate_embe
 from continuum.core.events import ErrorEvent, Event, TextDelta, ToolCallDelta, Usage
 from continuum.core.ids import RequestIds
 from continuum.core.ports import Authenticator, Ledger, Limiter, Router, Routes, UsageRecord
+from continuum.core.public import public
 from continuum.core.routes import Deployment, ModelRoute
 from continuum.core.types import ChatRequest
-from continuum.errors import ContinuumError, InternalError, ModelNotFound, PermissionDenied
+from continuum.errors import ContinuumError, InternalError, ModelNotFound
 
 # Without max_tokens we still have to reserve something; real usage settles it.
 DEFAULT_COMPLETION_ESTIMATE = 256
@@ -104,11 +105,12 @@ class Pipeline:
         return route
 
     def authorize(self, principal: Principal, model: str) -> ModelRoute:
+        """The route of a model the caller may use. A model it may not use is answered
+        exactly like one that does not exist (``ModelNotFound``), so a restricted key
+        cannot learn which other ids are served."""
         route = self.table.get(model)
         if not principal.may_use(model):
-            raise PermissionDenied(
-                f"Your key is not permitted to use the model '{model}'", param="model"
-            )
+            raise ModelNotFound(f"The model '{model}' does not exist", param="model")
         return route
 
     async def count_tokens(self, ctx: RequestContext, request: ChatRequest) -> int:
@@ -160,6 +162,8 @@ class Pipeline:
                             usage = event  # type: ignore[assignment]
                         elif kind is ErrorEvent:
                             error = event.error  # type: ignore[union-attr]
+                            if served_by:  # what the client reads names the model only
+                                public(error, route, served_by[0])
                             status, error_code = error.status, error.code
                         yield event
                 finally:

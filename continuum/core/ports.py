@@ -61,6 +61,8 @@ class UsageRecord:
     error_code: str | None
     created: float
     door: str = "http"
+    # Set by the ledger: with the ledger's origin, the key that makes writing it idempotent.
+    seq: int = 0
 
 
 class Ledger(Protocol):

@@ -61,3 +61,9 @@ def redact_url(url: str) -> str:
     if "@" in authority:
         authority = "***@" + authority.rpartition("@")[2]
     return f"{scheme}{sep}{authority}{slash}{path}"
+
+
+def has_credentials(url: str) -> bool:
+    """Whether ``url`` carries userinfo (``user:pass@``) in its authority."""
+    _, sep, rest = url.partition("://")
+    return bool(sep) and "@" in rest.partition("/")[0]

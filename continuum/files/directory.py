@@ -35,6 +35,7 @@ from continuum.files.objects import (
     no_such_file,
 )
 from continuum.store.database import Database, state_errors
+from continuum.store.private import private_dir
 
 log = logging.getLogger(__name__)
 P = ParamSpec("P")
@@ -64,8 +65,8 @@ class DirectoryFileStore:
 
     async def start(self) -> None:
         """Create the directories and remove what dead uploads and expired files left."""
-        self._tmp.mkdir(parents=True, exist_ok=True)
-        self._lock_path.touch(exist_ok=True)
+        private_dir(self._tmp)  # and the root above it: files are private
+        self._lock_path.touch(mode=0o600, exist_ok=True)
         for file_id in await self._catalog.expired():
             await self._catalog.forget([file_id])
             await self._blocking(_unlink, self.root / file_id)

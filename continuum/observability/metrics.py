@@ -19,6 +19,7 @@ Series (all prefixed ``continuum_``)::
     fallbacks_total{model,from_deployment,to_deployment}  cooldowns_total{deployment}
     open_streams{door}  websocket_connections{door}  tcp_connections  stream_sessions
     ledger_backlog  ledger_write_failures_total  ledger_dropped_records_total
+    ledger_rejected_records_total  ledger_journal_failures_total
 
 A request that failed before a deployment was chosen has ``deployment="none"``. Label
 values must come from configuration (model ids, deployment names, door names, error
@@ -204,11 +205,14 @@ class Metrics:
         backlog: Callable[[], int],
         write_failures: Callable[[], int] | None = None,
         dropped: Callable[[], int] | None = None,
+        rejected: Callable[[], int] | None = None,
+        journal_failures: Callable[[], int] | None = None,
     ) -> None:
         """Read the ledger's own counts at every flush (never per request).
 
-        ``backlog``: records queued now; ``write_failures`` and ``dropped``: failed writes
-        and records given up so far (cumulative, as ``BatchingLedger`` keeps them).
+        ``backlog``: records queued now; ``write_failures``, ``dropped``, ``rejected`` and
+        ``journal_failures``: failed writes, records given up, records the database
+        refused, records not journaled so far (cumulative, as ``BatchingLedger`` keeps them).
         """
         self._backlog = backlog
         self._ledger_counts = [
@@ -216,6 +220,8 @@ class Metrics:
             for source, counter in (
                 (write_failures, self._series.ledger_failures),
                 (dropped, self._series.ledger_dropped),
+                (rejected, self._series.ledger_rejected),
+                (journal_failures, self._series.ledger_unjournaled),
             )
             if source is not None
         ]

@@ -28,6 +28,8 @@ from pathlib import Path
 from prometheus_client import CollectorRegistry, generate_latest, values
 from prometheus_client.multiprocess import MultiProcessCollector, mark_process_dead
 
+from continuum.store.private import private_dir
+
 # prometheus-client's multiprocess module carries no annotations.
 _collector: Callable[[CollectorRegistry, str], object] = MultiProcessCollector
 _mark_dead: Callable[[int, str], None] = mark_process_dead
@@ -58,13 +60,13 @@ def prepare_directory(data_dir: Path) -> Path:
     data directory keeps its own.
     """
     root = data_dir / "metrics"
-    root.mkdir(parents=True, exist_ok=True)
+    private_dir(root)
     for child in root.iterdir():
         if child.is_dir() and child.name.isdigit() and not pid_alive(int(child.name)):
             shutil.rmtree(child, ignore_errors=True)
     directory = root / str(os.getpid())
     shutil.rmtree(directory, ignore_errors=True)  # a previous server with our pid
-    directory.mkdir()
+    directory.mkdir(mode=0o700)
     return directory
 
 

@@ -67,3 +67,10 @@ class Series:
         self.ledger_dropped = counter(
             "ledger_dropped_records", "Usage records given up when the backlog overflowed."
         )
+        self.ledger_rejected = counter(
+            "ledger_rejected_records",
+            "Usage records the database refused even cut to fit (kept in the dead-letter file).",
+        )
+        self.ledger_unjournaled = counter(
+            "ledger_journal_failures", "Usage records that could not be written to the journal."
+        )

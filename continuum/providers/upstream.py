@@ -20,6 +20,7 @@ from typing import Any
 import aiohttp
 import orjson
 
+from continuum.core.routes import has_credentials
 from continuum.errors import (
     ContinuumError,
     UpstreamError,
@@ -53,11 +54,18 @@ class Timeouts:
 
 
 def api_key(options: Mapping[str, Any], settings: Settings, default: str | None) -> str | None:
-    """The key of a deployment: inline, from the variable it names, or the provider default."""
+    """The key of a deployment: inline, from the variable it names, or the provider default.
+
+    A ``base_url`` with credentials (``user:pass@``, sent as Basic auth) takes no default
+    key: the upstream would get two Authorization headers (models.yml refuses an explicit
+    key beside such a URL).
+    """
     if options.get("api_key"):
         return str(options["api_key"])
     if options.get("api_key_env"):
         return settings.environ.get(str(options["api_key_env"])) or None
+    if has_credentials(str(options.get("base_url") or "")):
+        return None
     return default
 
 
@@ -177,9 +185,15 @@ class Upstream:
         finished = False
         try:
             async with asyncio.timeout_at(_loop_deadline(first, total)):
-                response = await self.session.post(
-                    url, data=orjson.dumps(body), headers=dict(headers), timeout=timeout
-                )
+                try:
+                    response = await self.session.post(
+                        url, data=orjson.dumps(body), headers=dict(headers), timeout=timeout
+                    )
+                except ValueError as error:  # aiohttp refusing the request it was given
+                    raise UpstreamRejected(
+                        f"{self.provider} upstream cannot be asked: the deployment's "
+                        f"configuration is invalid ({type(error).__name__})"
+                    ) from error
                 if response.status >= 400:
                     raise await self._error(response, secret)
             pieces = response.content.iter_any()

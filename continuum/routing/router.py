@@ -17,6 +17,7 @@ from typing import TypeVar
 
 from continuum.core.embedding import NO_EMBEDDINGS, EmbeddingRequest, Embeddings
 from continuum.core.events import ErrorEvent, Event
+from continuum.core.public import public
 from continuum.core.routes import Deployment, ModelRoute
 from continuum.core.types import ChatRequest
 from continuum.errors import (
@@ -218,9 +219,10 @@ class Router:
                 try:
                     found = await once(deployment)
                 except ContinuumError as error:
+                    public(error, route, deployment)
+                    log.info("%s failed (%s): %s", deployment.name, error.code, error.message)
                     if not error.retryable:
                         raise
-                    log.info("%s failed (%s): %s", deployment.name, error.code, error.message)
                     self.health.failed(deployment.name)
                     last_error = error
                     pause = self._wait(error, tries, deadline)

@@ -20,6 +20,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError, S
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from continuum.errors import StateUnavailable
+from continuum.store.private import private_file
 from continuum.store.tables import (
     api_keys,
     callbacks,
@@ -78,12 +79,28 @@ async def _callbacks(conn: AsyncConnection) -> None:
     await conn.run_sync(lambda sync: metadata.create_all(sync, tables=[callbacks], checkfirst=True))
 
 
+async def _usage_entry(conn: AsyncConnection) -> None:
+    """Each usage record's idempotency key (journal replay writes a record at most once)."""
+
+    def add(sync: Any) -> None:
+        inspector = inspect(sync)
+        if "entry" not in {c["name"] for c in inspector.get_columns(usage.name)}:
+            sync.exec_driver_sql(f"ALTER TABLE {usage.name} ADD COLUMN entry VARCHAR(48)")
+        if "continuum_usage_entry" not in {i["name"] for i in inspector.get_indexes(usage.name)}:
+            sync.exec_driver_sql(
+                f"CREATE UNIQUE INDEX continuum_usage_entry ON {usage.name} (entry)"
+            )
+
+    await conn.run_sync(add)
+
+
 MIGRATIONS: list[Callable[[AsyncConnection], Awaitable[None]]] = [
     _v1,
     _v2,
     _files,
     _responses,
     _callbacks,
+    _usage_entry,
 ]
 # Tries of one migration step when replicas race to apply it (Database._racing).
 _RACE_TRIES = 3
@@ -113,7 +130,8 @@ class Database:
         self.schema = schema
         self.engine: AsyncEngine = create_async_engine(url, **options)
         if url.startswith("sqlite"):
-            Path(url.split("///", 1)[1]).parent.mkdir(parents=True, exist_ok=True)
+            # Made 0600 before SQLite opens it; its -wal and -shm files take the same mode.
+            private_file(Path(url.split("///", 1)[1]))
             event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
 
     @property

@@ -42,7 +42,10 @@ usage = Table(
     Column("created", Float, nullable=False),
     Column("day", String(10), nullable=False),  # UTC date, for portable grouping
     Column("door", String(32)),  # which door served it (http, ws, tcp, ...); migration 2
+    # "<ledger origin>-<seq>": unique, so a record replayed from a journal is written once.
+    Column("entry", String(48)),  # migration 5
     Index("continuum_usage_user_day", "user_id", "day"),
+    Index("continuum_usage_entry", "entry", unique=True),
 )
 
 api_keys = Table(

@@ -27,7 +27,8 @@ def free_port() -> int:
 def serve_in_thread(app: Any, port: int | None = None, **options: Any) -> Iterator[str]:
     """Serve ``app`` on 127.0.0.1 until the block ends; yields its base URL.
 
-    ``options`` are uvicorn's (``loop="uvloop"``, as ``continuum serve`` runs, say).
+    ``options`` are uvicorn's (``loop="uvloop"``, as ``continuum serve`` runs, say, or
+    the gateway's own ``continuum.doors.http.server.server_options(settings)``).
     """
     port = port or free_port()
     defaults: dict[str, Any] = {"loop": "asyncio", "http": "httptools", "lifespan": "on"}

@@ -75,7 +75,7 @@ class Stage:
         """Every usage record so far, oldest first (GET /usage flushes the ledger)."""
         answer = httpx.get(
             f"{self.url}/usage",
-            params={"user": "*"},
+            params={"all": "true"},
             headers={"authorization": f"Bearer {ADMIN_KEY}"},
         )
         assert answer.status_code == 200, answer.text

@@ -258,8 +258,9 @@ def test_a_runtime_failing_mid_reply_fails_the_gateways_stream(gateway: Stage) -
                     pieces.append(chunk.choices[0].delta.content)
     assert pieces == ["one", " two"]
     assert failed.value.body == {  # B's error event, mapped by its status (502)
-        "message": "agent_runtime upstream answered 502: "
-        "openai upstream connection failed (ClientPayloadError)",
+        # Each gateway names only its own public model ids (issue 9).
+        "message": "The upstream of 'remote-dropper' answered 502: "
+        "The upstream of 'gpt-drop' connection failed (ClientPayloadError)",
         "type": "upstream_error",
         "param": None,
         "code": "upstream_error",

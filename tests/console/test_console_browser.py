@@ -240,7 +240,7 @@ def test_the_key_lives_in_the_tab_session_only(ui: ConsolePage, browser: Any) ->
 
 def test_a_forbidden_model_shows_the_gateways_error(ui: ConsolePage) -> None:
     ui.login(ECHO_KEY)
-    # The select offers only permitted models; force another one to see the 403 path.
+    # The select offers only permitted models; force another one to see the refusal.
     ui.page.evaluate(
         "document.getElementById('chat-model').append(new Option('local-text', 'local-text'))"
     )
@@ -248,9 +248,10 @@ def test_a_forbidden_model_shows_the_gateways_error(ui: ConsolePage) -> None:
     ui.page.wait_for_function(
         "() => document.getElementById('stat-status').dataset.value === 'error'"
     )
-    assert "not permitted" in (ui.page.text_content("#notice") or "")
-    # The 403 is the one console error this test expects (Chrome logs failed fetches).
-    assert len(ui.errors) == 1 and "403" in ui.errors[0]
+    assert "does not exist" in (ui.page.text_content("#notice") or "")
+    # The 404 (a forbidden model looks unknown) is the one console error this test expects
+    # (Chrome logs failed fetches).
+    assert len(ui.errors) == 1 and "404" in ui.errors[0]
     ui.errors.clear()
 
 

@@ -81,7 +81,7 @@ def test_key_made_through_the_admin_api_works_with_its_permissions_and_limits(
     assert [m.id for m in client.models.list()] == ["local-echo"]
     raw = client.chat.completions.with_raw_response.create(model="local-echo", messages=HELLO)  # type: ignore[arg-type]
     assert raw.headers["x-ratelimit-limit-requests"] == "2"
-    with pytest.raises(openai.PermissionDeniedError):
+    with pytest.raises(openai.NotFoundError):  # not permitted looks like not there
         client.chat.completions.create(model="local-text", messages=HELLO)  # type: ignore[arg-type]
     client.chat.completions.create(model="local-echo", messages=HELLO)  # type: ignore[arg-type]
     with pytest.raises(openai.RateLimitError):
@@ -122,7 +122,9 @@ def test_expired_keys_are_refused(cluster: Cluster) -> None:
     made = create(cluster, ttl_seconds=0.3)
     client = cluster.client(made["key"])
     assert client.models.list()
-    cluster.clock.advance(0.9)
+    # The expiry is real time at creation + 0.3 s, the manual clock started with the
+    # fixture: move well past both, however slowly a loaded machine got here.
+    cluster.clock.advance(60)
     with pytest.raises(openai.AuthenticationError):
         client.models.list()
 
@@ -140,7 +142,7 @@ def test_the_admin_key_is_a_key_of_the_chain_that_may_use_no_model(cluster: Clus
     with cluster.admin as admin:
         assert admin.get("/v1/models").json()["data"] == []
         chat = admin.post("/v1/chat/completions", json={"model": "local-echo", "messages": HELLO})
-        assert chat.status_code == 403 and chat.json()["error"]["code"] == "model_not_permitted"
+        assert chat.status_code == 404 and chat.json()["error"]["code"] == "model_not_found"
         assert admin.get("/rate-limit/stats").status_code == 200
 
 
@@ -201,8 +203,9 @@ def test_every_chat_is_one_ledger_record_and_usage_totals_it(cluster: Cluster) -
     )
     assert other.status_code == 403
     with cluster.admin as admin:
-        everyone = admin.get("/usage", params={"user": "*"}).json()
+        everyone = admin.get("/usage", params={"all": "true"}).json()
         assert "counted" in {row["user"] for row in everyone["data"]}
+        assert everyone["user"] is None
 
 
 def test_refused_requests_are_recorded_with_their_status(cluster: Cluster) -> None:

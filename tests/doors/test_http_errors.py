@@ -120,9 +120,14 @@ def test_forbidden_and_unknown_models(http: httpx.Client) -> None:
     forbidden = http.post(
         "/v1/chat/completions", json={**CHAT, "model": "local-text"}, headers=echo_only
     )
-    expect_error(forbidden, 403, "model_not_permitted", "model")
-    unknown = http.post("/v1/chat/completions", json={**CHAT, "model": "gpt-17"}, headers=AUTH)
+    expect_error(forbidden, 404, "model_not_found", "model")
+    unknown = http.post("/v1/chat/completions", json={**CHAT, "model": "gpt-17"}, headers=echo_only)
     expect_error(unknown, 404, "model_not_found", "model")
+    # A restricted key cannot tell a served-but-forbidden id from an unknown one.
+    assert forbidden.json() == {
+        "error": {**unknown.json()["error"], "message": "The model 'local-text' does not exist"}
+    }
+    assert unknown.json()["error"]["message"] == "The model 'gpt-17' does not exist"
     streaming = http.post(
         "/v1/chat/completions", json={**CHAT, "model": "gpt-17", "stream": True}, headers=AUTH
     )

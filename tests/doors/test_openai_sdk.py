@@ -214,8 +214,9 @@ def test_sdk_raises_typed_errors(gateway: Running) -> None:
         bad.models.list()
     assert auth.value.code == "invalid_api_key"
     echo = openai.OpenAI(base_url=gateway.v1, api_key=ECHO_KEY, max_retries=0)
-    with pytest.raises(openai.PermissionDeniedError):
+    with pytest.raises(openai.NotFoundError) as forbidden:
         echo.chat.completions.create(model="local-text", messages=HELLO)  # type: ignore[arg-type]
+    assert forbidden.value.code == "model_not_found"
     with pytest.raises(openai.NotFoundError) as missing:
         echo.chat.completions.create(model="no-such-model", messages=HELLO)  # type: ignore[arg-type]
     assert missing.value.code == "model_not_found"

@@ -121,7 +121,8 @@ def test_keys_permissions_and_limits(world: World) -> None:
     )
     assert response.status_code == 401
     response = post(world, "/model", {"prompt": "x"}, {"authorization": f"Bearer {NOTHING}"})
-    assert response.status_code == 403 and response.json()["code"] == "model_not_permitted"
+    # A model the key may not use is answered as one that does not exist (issue 9).
+    assert response.status_code == 404 and response.json()["code"] == "model_not_found"
     limited = {"authorization": f"Bearer {LIMITED[2]}"}  # 2/minute
     statuses = [
         post(world, "/model/stream", {"prompt": "x"}, limited).status_code for _ in range(2)

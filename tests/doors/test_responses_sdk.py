@@ -315,9 +315,10 @@ def test_bad_requests_are_400_naming_the_field(
 
 def test_the_pipeline_still_decides(gateway: Running) -> None:
     with openai.OpenAI(base_url=gateway.v1, api_key=ECHO_KEY, max_retries=0) as echo_only:
-        with pytest.raises(openai.PermissionDeniedError):
+        # A model the key may not use is answered as one that does not exist (issue 9).
+        with pytest.raises(openai.NotFoundError):
             echo_only.responses.create(model="local-text", input="x")
-        with pytest.raises(openai.PermissionDeniedError):
+        with pytest.raises(openai.NotFoundError):
             echo_only.responses.create(model="local-text", input="x", stream=True)
     nobody = openai.OpenAI(base_url=gateway.v1, api_key="sk-nope-00000000", max_retries=0)
     with nobody, pytest.raises(openai.AuthenticationError):

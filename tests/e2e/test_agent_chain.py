@@ -116,7 +116,7 @@ def chain(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Chain]:
 def usage(hop: GatewayProcess) -> dict[tuple[str, str], tuple[int, int]]:
     """(user, model) -> (requests, total tokens), from the hop's GET /usage."""
     answer = httpx.get(
-        f"{hop.url}/usage", params={"user": "*"}, headers={"authorization": f"Bearer {ADMIN_KEY}"}
+        f"{hop.url}/usage", params={"all": "true"}, headers={"authorization": f"Bearer {ADMIN_KEY}"}
     )
     assert answer.status_code == 200, answer.text
     return {

@@ -272,11 +272,26 @@ async def test_watching_the_real_ledger(tmp_path: Path) -> None:
     ledger = BatchingLedger(UsageStore(database))  # not started: records wait in its queue
     metrics = Metrics()
     metrics.watch_ledger(
-        lambda: ledger.backlog, lambda: ledger.write_failures, lambda: ledger.dropped
+        lambda: ledger.backlog,
+        lambda: ledger.write_failures,
+        lambda: ledger.dropped,
+        lambda: ledger.rejected,
+        lambda: ledger.journal_failures,
     )
     for i in range(3):
         ledger.record(UsageRecord(f"r{i}", "u", None, "m", "d", 1, 2, 3.0, 1.0, 200, None, 0.0))
     assert (await scrape(metrics)).value("continuum_ledger_backlog") == 3
     await ledger.flush()
+    async with database.engine.begin() as conn:  # the database refuses one model from now on
+        await conn.exec_driver_sql(
+            "CREATE TRIGGER poison BEFORE INSERT ON continuum_usage WHEN NEW.model = 'poison'"
+            " BEGIN SELECT RAISE(ABORT, 'poisoned'); END"
+        )
+    ledger.record(UsageRecord("bad", "u", None, "poison", "d", 1, 2, 3.0, 1.0, 200, None, 0.0))
+    ledger.record(UsageRecord("good", "u", None, "m", "d", 1, 2, 3.0, 1.0, 200, None, 0.0))
+    await ledger.flush()
     await database.close()
-    assert (await scrape(metrics)).value("continuum_ledger_backlog") == 0
+    scraped = await scrape(metrics)
+    assert scraped.value("continuum_ledger_backlog") == 0
+    assert scraped.value("continuum_ledger_rejected_records_total") == 1
+    assert scraped.value("continuum_ledger_write_failures_total") == 0

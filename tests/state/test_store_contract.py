@@ -45,7 +45,7 @@ async def test_migrations_are_idempotent(database: Database) -> None:
 async def test_ledger_batches_and_flushes_everything_on_close(database: Database) -> None:
     store = UsageStore(database)
     ledger = BatchingLedger(store, interval=60, batch=10)  # only size or close can flush
-    ledger.start()
+    await ledger.start()
     for _ in range(10):
         ledger.record(record("ann", "m1", day=time.time()))
     for _ in range(500):  # a full batch wakes the writer at once

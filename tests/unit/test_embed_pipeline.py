@@ -18,7 +18,7 @@ from continuum.core.types import ChatRequest
 from continuum.errors import (
     ContinuumError,
     InvalidRequest,
-    PermissionDenied,
+    ModelNotFound,
     RateLimited,
     UpstreamError,
     UpstreamRejected,
@@ -196,7 +196,7 @@ async def test_permissions_and_token_limits_apply() -> None:
         limits=["100/minute", "10 tokens/minute"],
         permissions={"e"},
     )
-    with pytest.raises(PermissionDenied):
+    with pytest.raises(ModelNotFound):  # not permitted looks like not there
         await pipeline.embed(await ctx_of(pipeline), request("f"))
     tokens = EmbeddingRequest("e", ((1, 2, 3, 4, 5, 6),))
     await pipeline.embed(await ctx_of(pipeline), tokens)  # reserves 6 exactly, settles 6

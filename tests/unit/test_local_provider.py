@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from continuum.core.events import Finish, TextDelta, Usage
 from continuum.core.routes import Deployment
@@ -84,3 +86,40 @@ async def test_count_tokens_is_the_prompt_count_of_the_usage() -> None:
 async def test_unknown_upstream_model_is_refused_before_any_event() -> None:
     with pytest.raises(ModelNotFound):
         await anext(LocalProvider().stream_chat(request(), Deployment("local", "nope")))
+
+
+@given(
+    st.text(alphabet=st.sampled_from(list("ab ,.\n\t'é")), max_size=300),
+    st.integers(min_value=1, max_value=40),
+)
+def test_a_text_counted_in_pieces_counts_the_same(text: str, size: int) -> None:
+    pieces = list(tokens.chunks(text, size))
+    assert "".join(pieces) == text
+    assert sum(tokens.count(piece) for piece in pieces) == tokens.count(text)
+
+
+async def test_a_long_prompt_is_counted_the_same_with_turns_of_the_loop() -> None:
+    long = " ".join(f"w{i}, x." for i in range(20_000))
+    events = [e async for e in LocalProvider().stream_chat(request(long, max_tokens=1), ECHO)]
+    usage = events[-1]
+    assert isinstance(usage, Usage)
+    assert usage.prompt_tokens == tokens.REPLY_PRIMING + tokens.PER_MESSAGE + tokens.count(long)
+
+
+@pytest.mark.parametrize("max_tokens", [None, 1, 4000, 4001, 10_000])
+async def test_a_long_answer_streams_whole_and_stops_exactly_at_max_tokens(
+    max_tokens: int | None,
+) -> None:
+    long = " ".join(f"w{i}, x." for i in range(6000))  # ~40k characters, ~24k tokens
+    events = [
+        e async for e in LocalProvider().stream_chat(request(long, max_tokens=max_tokens), ECHO)
+    ]
+    text = "".join(e.text for e in events if isinstance(e, TextDelta))
+    usage, finish = events[-1], events[-2]
+    assert isinstance(usage, Usage) and isinstance(finish, Finish)
+    if max_tokens is None:
+        assert text == long and finish.reason == "stop"
+        assert usage.completion_tokens == tokens.count(long)
+    else:
+        assert text == "".join(tokens.tokenize(long)[:max_tokens]) and finish.reason == "length"
+        assert usage.completion_tokens == max_tokens

@@ -22,7 +22,7 @@ from continuum.errors import (
     AuthenticationFailed,
     ContinuumError,
     InternalError,
-    PermissionDenied,
+    ModelNotFound,
     RateLimited,
     UpstreamError,
     UpstreamUnavailable,
@@ -200,7 +200,7 @@ async def test_a_bug_before_the_first_event_raises_an_internal_error() -> None:
 
 async def test_permissions_are_checked_before_anything_runs() -> None:
     pipeline, provider, ledger, _ = make([ok()], permissions={"other"})
-    with pytest.raises(PermissionDenied):
+    with pytest.raises(ModelNotFound):  # as if it did not exist: ids cannot be enumerated
         await first_event(pipeline.chat(await open_ctx(pipeline), REQUEST))
     assert not provider.calls and not ledger.records
 
@@ -295,5 +295,5 @@ async def test_a_served_route_is_authorized_first() -> None:
 
     assert isinstance(pipeline.table, RoutingTable)
     pipeline.table.add(ModelRoute("served", (), serve=serve))
-    with pytest.raises(PermissionDenied):
+    with pytest.raises(ModelNotFound):  # not permitted looks like not there
         await collect(pipeline.chat(await open_ctx(pipeline), ChatRequest("served", ())))

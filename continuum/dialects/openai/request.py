@@ -6,12 +6,12 @@ the core ``ChatRequest``. Fields we do not name are kept and passed through.
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from continuum.core.types import ChatRequest, ContentPart, Message, SamplingParams, Tool, ToolCall
-from continuum.errors import SchemaViolation
+from continuum.dialects.openai.bounds import check_request, check_value
 
 
 class _Open(BaseModel):
@@ -21,6 +21,15 @@ class _Open(BaseModel):
 class ContentPartIn(_Open):
     type: str
     text: str | None = None
+
+
+def _raw(part: ContentPartIn, where: str) -> dict[str, Any] | None:
+    """A non-text part as sent (passed through to providers), its integers checked."""
+    if part.type == "text":
+        return None
+    if part.model_extra:
+        check_value(part.model_extra, where)
+    return part.model_dump()
 
 
 class FunctionCallIn(_Open):
@@ -41,14 +50,13 @@ class MessageIn(_Open):
     tool_calls: list[ToolCallIn] | None = None
     tool_call_id: str | None = None
 
-    def to_core(self) -> Message:
+    def to_core(self, index: int = 0) -> Message:
+        """The core message (``index``: its place in the request, for error messages)."""
         content: str | tuple[ContentPart, ...] | None
         if isinstance(self.content, list):
             content = tuple(
-                ContentPart(
-                    part.type, part.text, None if part.type == "text" else part.model_dump()
-                )
-                for part in self.content
+                ContentPart(part.type, part.text, _raw(part, f"messages.{index}.content.{i}"))
+                for i, part in enumerate(self.content)
             )
         else:
             content = self.content
@@ -87,7 +95,7 @@ class NamedToolChoice(_Open):
 class ChatCompletionRequest(_Open):
     """Creates a model response for the given chat conversation."""
 
-    model: str = Field(min_length=1)
+    model: str = Field(min_length=1)  # longer than MAX_MODEL_ID: a 400 from to_core
     messages: list[MessageIn] = Field(min_length=1)
     stream: bool | None = False
     stream_options: StreamOptions | None = None
@@ -96,7 +104,8 @@ class ChatCompletionRequest(_Open):
     temperature: float | None = Field(default=None, ge=0, le=2)
     top_p: float | None = Field(default=None, ge=0, le=1)
     n: int | None = Field(default=1, ge=1, le=128)
-    stop: str | list[str] | None = Field(default=None)
+    # The official schema (StopConfiguration): a string or up to 4 strings.
+    stop: str | Annotated[list[str], Field(max_length=4)] | None = Field(default=None)
     seed: int | None = None
     presence_penalty: float | None = Field(default=None, ge=-2, le=2)
     frequency_penalty: float | None = Field(default=None, ge=-2, le=2)
@@ -110,9 +119,10 @@ class ChatCompletionRequest(_Open):
         return bool(self.stream_options and self.stream_options.include_usage)
 
     def to_core(self, request_id: str) -> ChatRequest:
+        """The core request; ``InvalidRequest`` (400) for what the schema cannot say: a model
+        id over ``MAX_MODEL_ID`` characters, an integer outside 64 bits anywhere."""
+        check_request(self)
         stop = (self.stop,) if isinstance(self.stop, str) else tuple(self.stop or ())
-        if len(stop) > 4:
-            raise SchemaViolation("'stop' may hold at most 4 sequences", param="stop")
         params = SamplingParams(
             max_tokens=self.max_completion_tokens or self.max_tokens,
             temperature=self.temperature,
@@ -134,7 +144,7 @@ class ChatCompletionRequest(_Open):
         )
         return ChatRequest(
             model=self.model,
-            messages=tuple(message.to_core() for message in self.messages),
+            messages=tuple(message.to_core(i) for i, message in enumerate(self.messages)),
             params=params,
             tools=tools,
             tool_choice=tool_choice,

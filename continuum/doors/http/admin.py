@@ -10,7 +10,8 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from starlette.requests import Request
 from starlette.responses import Response
 
-from continuum.auth.store import KeyStore
+from continuum.auth.names import check_name
+from continuum.auth.store import LAST_TIME, KeyStore
 from continuum.core.json_body import M, parse_json
 from continuum.core.limits import parse_rate_limits
 from continuum.doors.http.auth import require_admin
@@ -31,10 +32,20 @@ class _Limits(BaseModel):
         parse_rate_limits(value)
         return [value] if isinstance(value, str) else value
 
+    @field_validator("name", "owner", check_fields=False)
+    @classmethod
+    def _names(cls, value: str | None) -> str | None:
+        return None if value is None else check_name(value)
+
     @field_validator("permissions", mode="before", check_fields=False)
     @classmethod
     def _permissions(cls, value: Any) -> Any:
         return None if value == "*" else value
+
+
+# Expiry up to the year 9999 (LAST_TIME): ttl_seconds=1e308 made every later listing of
+# the keys fail, its whole seconds beyond what JSON encoders take.
+LONGEST_TTL = 100 * 366 * 86400.0
 
 
 class KeyCreate(_Limits):
@@ -42,16 +53,27 @@ class KeyCreate(_Limits):
     owner: str | None = Field(default=None, min_length=1, max_length=256)
     permissions: list[str] | None = None
     rate_limit: list[str] = Field(default_factory=list)
-    expires_at: float | None = None
-    ttl_seconds: float | None = Field(default=None, gt=0)
+    expires_at: float | None = Field(default=None, ge=0, le=LAST_TIME, allow_inf_nan=False)
+    ttl_seconds: float | None = Field(default=None, gt=0, le=LONGEST_TTL, allow_inf_nan=False)
     admin: bool = False
 
 
 class KeyUpdate(_Limits):
+    """Fields left out are kept; ``permissions: null`` is every model, ``expires_at:
+    null`` no expiry; a name and limits are never null (the key keeps them)."""
+
     name: str | None = Field(default=None, min_length=1, max_length=256)
     permissions: list[str] | None = None
     rate_limit: list[str] | None = None
-    expires_at: float | None = None
+    expires_at: float | None = Field(default=None, ge=0, le=LAST_TIME, allow_inf_nan=False)
+
+    @field_validator("name", "rate_limit", mode="before")
+    @classmethod
+    def _not_null(cls, value: Any) -> Any:
+        # Stored as NULL it broke the key (a 503 from the database, found by fuzzing).
+        if value is None:
+            raise ValueError("may not be null (leave it out to keep the key's)")
+        return value
 
 
 class KeyObject(BaseModel):
@@ -81,7 +103,7 @@ class KeyList(BaseModel):
 
 
 _ERRORS = (401, 403, 404, 503)
-_BODY_ERRORS = (400, 401, 403, 404, 413, 503)
+_BODY_ERRORS = (400, 401, 403, 404, 408, 413, 503)
 
 
 def _keys(request: Request) -> KeyStore:

@@ -33,4 +33,4 @@ async def open_request(
 async def read_json(request: Request, model: type[M]) -> M:
     """The body, bounded by the configured limit, validated into ``model``."""
     limit = gateway_of(request).settings.max_body_bytes
-    return parse_json(await read_body(request, limit), model)
+    return parse_json(await read_body(request, limit), model)  # under the body deadline

@@ -15,6 +15,7 @@ from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
+from starlette.routing import Match
 
 from continuum.dialects.openai.errors import error_json, retry_after_header
 from continuum.doors.http.headers import ratelimit_headers, response_headers
@@ -25,7 +26,9 @@ from continuum.errors import (
     InvalidRequest,
     MethodNotAllowed,
     NotFound,
+    PayloadTooLarge,
     RateLimited,
+    RequestTimeout,
     SchemaViolation,
 )
 
@@ -50,6 +53,9 @@ def error_headers(request: Request, error: ContinuumError) -> dict[str, str]:
     retry_after = retry_after_header(error)
     if retry_after is not None:
         headers["retry-after"] = retry_after
+    if isinstance(error, RequestTimeout | PayloadTooLarge):
+        # The rest of the body was not read (it may never come): end the connection.
+        headers["connection"] = "close"
     return headers
 
 
@@ -96,19 +102,38 @@ async def _continuum(request: Request, exc: Exception) -> Response:
     return shapes_of(request).render(request, exc)
 
 
+_METHODS = ("DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT")
+
+
+def allowed_methods(request: Request) -> list[str]:
+    """Every method some route of the app serves at this path (Starlette's own 405 names
+    only the first route's, while a path often has one route per method). Asked of the
+    routes themselves, method by method: only a 405 pays for it."""
+    routes = request.app.routes
+    return [
+        method
+        for method in _METHODS
+        if any(r.matches({**request.scope, "method": method})[0] == Match.FULL for r in routes)
+    ]
+
+
 async def _http(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
     target = f"{request.method} {request.url.path}"
     error: ContinuumError
+    headers = dict(exc.headers or {})
     if exc.status_code == 404:
         error = NotFound(f"Unknown request URL: {target}. Please check the URL and method.")
     elif exc.status_code == 405:
-        error = MethodNotAllowed(f"Method not allowed: {target}.")
+        allowed = allowed_methods(request)
+        error = MethodNotAllowed(f"Method not allowed: {target}. Allowed: {', '.join(allowed)}.")
+        headers["allow"] = ", ".join(allowed)
+        headers.pop("Allow", None)
     else:
         error = InvalidRequest(str(exc.detail))
         error.status = exc.status_code
     response = shapes_of(request).render(request, error)
-    response.headers.update(dict(exc.headers or {}))
+    response.headers.update(headers)
     return response
 
 

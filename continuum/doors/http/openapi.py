@@ -43,8 +43,9 @@ REF = "#/components/schemas/"
 ERROR_MEANING = {
     400: "Invalid request: malformed JSON or a field that breaks the schema (`param` names it)",
     401: "No API key, or an unknown, revoked or expired one",
-    403: "The key may not use this model (or this operator endpoint)",
-    404: "No such resource for this key",
+    403: "The key may not use this operator endpoint",
+    404: "No such resource for this key (a model the key may not use is not found either)",
+    408: "The request body did not arrive within the body deadline",
     413: "The request body is larger than the configured limit",
     429: "A rate limit (ours or the upstream's) refused the request; see `Retry-After`",
     499: "The client closed the connection (recorded, never sent)",

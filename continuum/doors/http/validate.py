@@ -31,7 +31,7 @@ class Verdict(BaseModel):
 @router.post(
     "/validate-user",
     summary="Validate (and maybe normalize) a user id",
-    **operation(body=ValidateUser, ok=Verdict, errors=(400, 413)),
+    **operation(body=ValidateUser, ok=Verdict, errors=(400, 408, 413)),
 )
 async def validate_user(request: Request) -> Response:
     raw = await read_body(request, 16 * 1024)

@@ -18,27 +18,67 @@ from continuum.embeddings.vectors import shorten
 from continuum.errors import InvalidRequest, ModelNotFound
 from continuum.providers.local import tokens
 from continuum.providers.local.embedding import HashingEmbedder
-from continuum.providers.local.models import plan
+from continuum.providers.local.models import Plan, plan
 
 MODELS = ("echo", "text")
 EMBEDDING_MODELS = ("embed",)
 # Work above this many characters leaves the event loop for a thread.
 _INLINE_CHARACTERS = 20_000
+# The most one request may ask of the local chat models, in tokens over all its choices
+# (counted as characters, which bound tokens from above, so it is known before the work).
+MAX_OUTPUT_TOKENS = 1 << 20
+# Characters of an answer cut into tokens at once, and streamed between two turns of the
+# event loop (~1 ms): the local models never wait, so a long answer would otherwise hold
+# the loop (and every other request) until its end.
+TOKENS_AT_ONCE = 4096
 
 
-def _apply_stop(text: str, stops: tuple[str, ...]) -> tuple[str, str | None]:
-    """The text up to the first stop sequence in it, and that sequence (None: no stop)."""
+def _stop_at(text: str, stops: tuple[str, ...]) -> tuple[int, str | None]:
+    """Where the answer ends: before the first stop sequence in it, and that sequence
+    (None: no stop sequence in it, it ends at its length)."""
     found = [(at, stop) for stop in stops if stop and (at := text.find(stop)) >= 0]
     if not found:
-        return text, None
-    at, stop = min(found, key=lambda hit: hit[0])
-    return text[:at], stop
+        return len(text), None
+    return min(found, key=lambda hit: hit[0])
+
+
+def _check_work(plans: list[Plan], request: ChatRequest) -> None:
+    """Refuse (400) a request whose answer would exceed ``MAX_OUTPUT_TOKENS``."""
+    limit = request.params.max_tokens
+    total = 0
+    for answer in plans:
+        if answer.calls:
+            total += sum(len(call.arguments) for call in answer.calls)
+        else:
+            size = len(answer.text)
+            total += size if limit is None else min(size, limit)
+    if total > MAX_OUTPUT_TOKENS:
+        n = request.params.n
+        raise InvalidRequest(
+            f"This request asks the local model for up to {total:,} tokens (n={n}); "
+            f"a request may ask for at most {MAX_OUTPUT_TOKENS:,}: lower "
+            + ("n or max_tokens" if n > 1 else "max_tokens, or send a shorter message"),
+            param="n" if n > 1 else "max_tokens",
+        )
+
+
+async def _long_prompt_tokens(request: ChatRequest) -> int:
+    """``tokens.prompt_tokens`` of a long prompt, counted in pieces with a turn of the event
+    loop between them (a thread would not help: the regular expression holds the GIL)."""
+    total = 0
+    for part in tokens.prompt_counts(request, _INLINE_CHARACTERS):
+        total += part
+        await asyncio.sleep(0)
+    return total
 
 
 class LocalProvider:
     """Serves the upstream chat models ``echo`` and ``text`` and the embedding model ``embed``.
 
     Deployment option ``token_delay`` (seconds) paces the stream like a real model.
+    Answers are streamed as they are cut into tokens, never built whole, and the event
+    loop gets a turn every ``TOKENS_AT_ONCE`` characters; a request asking for more than
+    ``MAX_OUTPUT_TOKENS`` is refused before any work.
     """
 
     name = "local"
@@ -61,9 +101,10 @@ class LocalProvider:
             )
         delay = float(deployment.options.get("token_delay", 0.0))
         params = request.params
+        plans = [plan(model, request, choice) for choice in range(params.n)]
+        _check_work(plans, request)
         completion_tokens = 0
-        for choice in range(params.n):
-            answer = plan(model, request, choice)
+        for choice, answer in enumerate(plans):
             for index, call in enumerate(answer.calls):
                 yield ToolCallDelta(
                     index,
@@ -77,23 +118,42 @@ class LocalProvider:
             if answer.calls:
                 yield Finish("tool_calls", choice)
                 continue
-            text, stopped = _apply_stop(answer.text, params.stop)
-            pieces = tokens.tokenize(text)
+            text, stopped = answer.text, None
+            if params.stop:
+                end, stopped = _stop_at(text, params.stop)
+                text = text[:end]
+            limit = params.max_tokens
             reason = "stop"
-            if params.max_tokens is not None and len(pieces) > params.max_tokens:
-                # Cut before the stop sequence was reached: the limit ended it, not the stop.
-                pieces, reason, stopped = pieces[: params.max_tokens], "length", None
-            for piece in pieces:
-                if delay:
-                    await asyncio.sleep(delay)
-                completion_tokens += 1
-                yield TextDelta(piece, choice)
+            sent = 0
+            for part in tokens.token_lists(text, TOKENS_AT_ONCE):
+                if limit is not None:
+                    room = limit - sent
+                    if room < len(part):
+                        part, reason = part[: max(room, 0)], "length"
+                for piece in part:
+                    if delay:
+                        await asyncio.sleep(delay)
+                    yield TextDelta(piece, choice)
+                sent += len(part)
+                if reason == "length":
+                    break
+                if len(text) > TOKENS_AT_ONCE and not delay:
+                    await asyncio.sleep(0)  # a long answer: let the loop turn between pieces
+            completion_tokens += sent
+            if reason == "length":
+                stopped = None  # cut before the stop sequence: the limit ended it
             yield Finish(reason, choice, stopped)
-        yield Usage(tokens.prompt_tokens(request), completion_tokens)
+        if sum(len(message.text) for message in request.messages) <= _INLINE_CHARACTERS:
+            prompt = tokens.prompt_tokens(request)
+        else:
+            prompt = await _long_prompt_tokens(request)
+        yield Usage(prompt, completion_tokens)
 
     async def count_tokens(self, request: ChatRequest, deployment: Deployment) -> int:
         """The prompt tokens ``request`` will count in its usage (the local tokenizer)."""
-        return tokens.prompt_tokens(request)
+        if sum(len(message.text) for message in request.messages) <= _INLINE_CHARACTERS:
+            return tokens.prompt_tokens(request)
+        return await _long_prompt_tokens(request)
 
     async def embed(
         self, inputs: EmbeddingInput, deployment: Deployment, *, dimensions: int | None = None

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from continuum.core.routes import Deployment, ModelRoute
+from continuum.core.routes import Deployment, ModelRoute, has_credentials
+from continuum.errors import ConfigError
 from continuum.settings import Settings
 
 
@@ -16,6 +17,13 @@ def llama_routes(settings: Settings) -> list[ModelRoute]:
         return []
     options: dict[str, Any] = {"base_url": base_url}
     if env.get("LLAMA_API_KEY"):
+        if has_credentials(base_url):
+            raise ConfigError(
+                "environment",
+                "LLAMA_BASE_URL",
+                "carries credentials (user:password@) and LLAMA_API_KEY is set too",
+                "keep one of them (the upstream gets a single Authorization header)",
+            )
         options["api_key"] = env["LLAMA_API_KEY"]
     models = [m.strip() for m in env.get("LLAMA_MODELS", "").split(",") if m.strip()]
     return [

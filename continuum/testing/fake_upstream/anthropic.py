@@ -39,7 +39,7 @@ def _text(content: Any) -> str:
         return content
     if isinstance(content, list):
         return "".join(
-            b.get("text", "") for b in content if isinstance(b, dict) and b.get("type") == "text"
+            b.get("text") or "" for b in content if isinstance(b, dict) and b.get("type") == "text"
         )
     return ""
 

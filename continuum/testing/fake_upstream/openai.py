@@ -35,7 +35,8 @@ def _text(content: Any) -> str:
     if isinstance(content, str):
         return content
     if isinstance(content, list):
-        return "".join(p.get("text", "") for p in content if isinstance(p, dict))
+        # A part's text may be null (valid in the schema for non-text parts): no text.
+        return "".join(p.get("text") or "" for p in content if isinstance(p, dict))
     return ""
 
 

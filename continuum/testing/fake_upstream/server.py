@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import threading
 from collections import deque
 from collections.abc import Callable, Iterator, Mapping
@@ -20,6 +21,8 @@ from continuum.testing.fake_upstream.http import (
     start_server,
 )
 from continuum.testing.fake_upstream.record import Recorder, SeenRequest
+
+log = logging.getLogger("continuum.testing.fake")
 
 Route = Callable[["FakeUpstream", SeenRequest, Fault], Reply]
 
@@ -107,7 +110,13 @@ class FakeUpstream(HttpApp):
         route = self.flavor.routes.get((request.method, request.path))
         if route is None:
             return self.flavor.error(404, f"no route {request.method} {request.path}"), fault
-        return route(self, request, fault), fault
+        try:
+            return route(self, request, fault), fault
+        except Exception as error:
+            # A request the fake cannot handle gets a readable 500, never an empty 400
+            # from the parser (a fake bug must look like one).
+            log.exception("fake %s upstream failed on %s", self.flavor.name, request.path)
+            return self.flavor.error(500, f"the fake upstream failed: {error!r}"), Fault()
 
     @contextmanager
     def run_in_thread(self, host: str = "127.0.0.1", port: int = 0) -> Iterator[str]:

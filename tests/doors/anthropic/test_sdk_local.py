@@ -316,7 +316,8 @@ def test_x_api_key_and_bearer_both_authenticate(gateway: Running) -> None:
         json=body | {"model": "local-text"},
         headers={"x-api-key": ECHO_KEY, "authorization": f"Bearer {FULL_KEY}"},
     )
-    assert both.status_code == 403  # x-api-key wins: the echo-only key may not use local-text
+    # x-api-key wins: the echo-only key may not use local-text, which is then not there.
+    assert both.status_code == 404
 
 
 @pytest.mark.parametrize("path", ["/v1/messages", "/v1/messages/count_tokens"])
@@ -327,10 +328,11 @@ def test_authentication_and_permission_errors(gateway: Running, path: str) -> No
     )
     missing = httpx.post(f"{gateway.url}{path}", json=body)
     expect_error(missing, 401, "authentication_error")
-    assert "not permitted" in expect_error(
-        raw(gateway, body | {"model": "local-text"}, ECHO_KEY, path), 403, "permission_error"
+    # A model the key may not use is answered as one that does not exist (issue 9).
+    assert "does not exist" in expect_error(
+        raw(gateway, body | {"model": "local-text"}, ECHO_KEY, path), 404, "not_found_error"
     )
-    expect_error(raw(gateway, body, NONE_KEY, path), 403, "permission_error")
+    expect_error(raw(gateway, body, NONE_KEY, path), 404, "not_found_error")
     expect_error(raw(gateway, body | {"model": "no-such-model"}, path=path), 404, "not_found_error")
 
 
@@ -345,7 +347,7 @@ def test_the_sdk_raises_its_own_error_classes(gateway: Running) -> None:
     assert raised.value.body["error"]["type"] == "authentication_error"  # type: ignore[index]
     echo_only = anthropic.Anthropic(base_url=gateway.url, api_key=ECHO_KEY, max_retries=0)
     with echo_only:
-        with pytest.raises(anthropic.PermissionDeniedError):
+        with pytest.raises(anthropic.NotFoundError):  # not permitted looks like not there
             echo_only.messages.create(model="local-text", max_tokens=10, messages=HELLO)
         with pytest.raises(anthropic.NotFoundError):
             echo_only.messages.count_tokens(model="nope", messages=HELLO)

@@ -100,7 +100,7 @@ async def test_keys_bad_forbidden_and_per_message(world: World) -> None:
         }
         await ws.send(prompt("no models for this key", token=NOTHING))
         (error,) = await prompt_answer(ws)
-        assert (error["code"], error["param"]) == ("model_not_permitted", "model")
+        assert (error["code"], error["param"]) == ("model_not_found", "model")
         await ws.send(prompt("with a key in the message", token=KEY))
         assert joined(await prompt_answer(ws)) == "with a key in the message"
 

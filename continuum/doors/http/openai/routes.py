@@ -57,7 +57,7 @@ async def retrieve_model(request: Request, model_id: str) -> Response:
         body=ChatCompletionRequest,
         ok="CreateChatCompletionResponse",
         stream="CreateChatCompletionStreamResponse",
-        errors=(400, 401, 403, 404, 413, 429, 500, 502, 503, 504),
+        errors=(400, 401, 404, 408, 413, 429, 500, 502, 503, 504),
     ),
 )
 async def chat_completions(request: Request) -> Response:

@@ -79,7 +79,9 @@ export function createUsage(elements, notify) {
   async function load() {
     const who = scope.value;
     try {
-      const data = await api(who ? `/usage?user=${encodeURIComponent(who)}` : "/usage");
+      // "*" is the Everyone option: an admin-only query that names no user.
+      const query = who === "*" ? "?all=true" : who ? `?user=${encodeURIComponent(who)}` : "";
+      const data = await api(`/usage${query}`);
       rows = data.data;
       renderTotals(data.totals);
       render();
