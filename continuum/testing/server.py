@@ -31,7 +31,15 @@ def serve_in_thread(app: Any, port: int | None = None, **options: Any) -> Iterat
     the gateway's own ``continuum.doors.http.server.server_options(settings)``).
     """
     port = port or free_port()
-    defaults: dict[str, Any] = {"loop": "asyncio", "http": "httptools", "lifespan": "on"}
+    # The WebSocket protocol continuum serve uses (the gateway's doors/ws/protocol.py).
+    from continuum.doors.ws.protocol import CorkedWebSockets
+
+    defaults: dict[str, Any] = {
+        "loop": "asyncio",
+        "http": "httptools",
+        "ws": CorkedWebSockets,
+        "lifespan": "on",
+    }
     config = uvicorn.Config(
         app, host="127.0.0.1", port=port, log_level="warning", **{**defaults, **options}
     )

@@ -29,6 +29,7 @@ from typing import Any
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
+from continuum.doors.ws.protocol import CorkedWebSockets
 from continuum.settings import Settings
 
 MAX_HEADER_BYTES = 64 * 1024
@@ -151,6 +152,7 @@ def server_options(settings: Settings) -> dict[str, Any]:
     protocol = functools.partial(GatewayProtocol, header_timeout=settings.header_timeout)
     return {
         "http": protocol,
+        "ws": CorkedWebSockets,  # one write per loop turn, not per message
         "limit_concurrency": settings.max_connections or default_max_connections(),
         "timeout_keep_alive": settings.keep_alive_timeout,
     }
