@@ -61,6 +61,12 @@ from continuum.responses.store import ResponseStore
 from continuum.routing.health import Health
 from continuum.routing.router import RetryPolicy, Router
 from continuum.routing.table import RoutingTable
+from continuum.sessions import MemorySessionStore, SessionStore, Timings
+from continuum.sessions.callbacks.model import Outbox
+from continuum.sessions.callbacks.sender import Sender
+from continuum.sessions.callbacks.signing import Signer
+from continuum.sessions.callbacks.sql import SqlOutbox
+from continuum.sessions.callbacks.worker import DeliveryWorker
 from continuum.settings import Settings
 from continuum.store.database import Database, database_url
 from continuum.usage.journal import Journal
@@ -92,6 +98,36 @@ def _limiter(settings: Settings, clock: Clock) -> Limiter:
 
         return RedisLimiter(Redis.from_url(settings.redis_url))
     return MemoryLimiter(clock=clock.monotonic)
+
+
+def _sessions(
+    settings: Settings, database: Database, clock: Clock
+) -> tuple[SessionStore, DeliveryWorker | None]:
+    """Durable stream sessions and their callback outbox: in Redis when configured (every
+    replica reads every session), else in this process with the outbox in the database.
+    The delivery worker runs only when callbacks can be signed (a webhook secret)."""
+    s = settings.sessions
+    timings = Timings(pending_ttl=s.pending_ttl, retention=s.retention)
+    outbox: Outbox
+    store: SessionStore
+    if settings.redis_url:
+        from redis.asyncio import Redis
+
+        from continuum.sessions.callbacks.redis import RedisOutbox
+        from continuum.sessions.redis import RedisSessionStore
+
+        client = Redis.from_url(settings.redis_url)
+        outbox = RedisOutbox(client)
+        store = RedisSessionStore(client, timings, outbox=outbox, owns_client=True)
+    else:
+        outbox = SqlOutbox(database)
+        store = MemorySessionStore(timings, clock=clock.time, outbox=outbox)
+    if not s.webhook_secret:
+        return store, None
+    sender = Sender(
+        Signer(s.webhook_secret), timeout=s.callback_timeout, allow_private=s.callback_allow_private
+    )
+    return store, DeliveryWorker(outbox, sender)
 
 
 def _routes(settings: Settings, extra: Iterable[str]) -> list[ModelRoute]:
@@ -235,6 +271,7 @@ def build_gateway(
         ids=RequestIds(),
     )
     agents = _agents(settings, table, pipeline, limiter, clock)
+    sessions, callbacks = _sessions(settings, database, clock)
     return Gateway(
         settings,
         pipeline,
@@ -251,6 +288,8 @@ def build_gateway(
         responses=ResponseStore(database),
         simple=_simple_api(settings, table, agents),
         clock=clock,
+        sessions=sessions,
+        callbacks=callbacks,
     )
 
 

@@ -24,6 +24,8 @@ from continuum.dialects.simple.service import SimpleApi
 from continuum.files.store import FileStore
 from continuum.providers.base import Provider
 from continuum.responses.store import ResponseStore
+from continuum.sessions import MemorySessionStore, SessionStore
+from continuum.sessions.callbacks.worker import DeliveryWorker
 from continuum.settings import Settings
 from continuum.store.database import Database
 from continuum.usage.ledger import BatchingLedger
@@ -49,14 +51,23 @@ class Gateway:
     responses: ResponseStore
     simple: SimpleApi = field(default_factory=lambda: SimpleApi(None))  # seed 001's prompt API
     clock: Clock = field(default_factory=SystemClock)  # the one the services were built with
+    # Durable stream sessions (seeds 002, 003) and the worker posting their callbacks
+    # (None without a webhook secret: nothing to sign them with).
+    sessions: SessionStore = field(default_factory=MemorySessionStore)
+    callbacks: DeliveryWorker | None = None
     _entered: int = field(default=0, repr=False)
 
     async def start(self) -> None:
         await self.database.migrate()
         await self.files.start()  # after the tables exist: it sweeps dead uploads
         await self.ledger.start()  # writes what dead processes journaled, then runs
+        if self.callbacks is not None:
+            self.callbacks.start()  # picks up deliveries a dead process left due
 
     async def aclose(self) -> None:
+        if self.callbacks is not None:
+            await self.callbacks.stop()  # an unfinished delivery stays leased, then retried
+        await self.sessions.aclose()
         await self.ledger.close()  # flush: a clean shutdown loses no usage record
         for provider in self.providers.values():
             await provider.aclose()
