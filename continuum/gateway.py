@@ -26,6 +26,7 @@ from continuum.providers.base import Provider
 from continuum.responses.store import ResponseStore
 from continuum.sessions import MemorySessionStore, SessionStore
 from continuum.sessions.callbacks.worker import DeliveryWorker
+from continuum.sessions.generation import Generations
 from continuum.settings import Settings
 from continuum.store.database import Database
 from continuum.usage.ledger import BatchingLedger
@@ -55,7 +56,12 @@ class Gateway:
     # (None without a webhook secret: nothing to sign them with).
     sessions: SessionStore = field(default_factory=MemorySessionStore)
     callbacks: DeliveryWorker | None = None
+    generations: Generations = field(init=False, repr=False)  # sessions generated here
     _entered: int = field(default=0, repr=False)
+
+    def __post_init__(self) -> None:
+        wake = self.callbacks.wake if self.callbacks is not None else None
+        self.generations = Generations(self.sessions, wake=wake)
 
     async def start(self) -> None:
         await self.database.migrate()
@@ -65,6 +71,7 @@ class Gateway:
             self.callbacks.start()  # picks up deliveries a dead process left due
 
     async def aclose(self) -> None:
+        await self.generations.aclose()  # their sessions end Failed: readers learn it
         if self.callbacks is not None:
             await self.callbacks.stop()  # an unfinished delivery stays leased, then retried
         await self.sessions.aclose()
