@@ -50,6 +50,7 @@ from continuum.doors.http.openai import embeddings as embeddings_routes
 from continuum.doors.http.openai import files as files_routes
 from continuum.doors.http.openai import routes as openai_routes
 from continuum.doors.ws import chat as ws_chat
+from continuum.doors.ws import sessions as ws_sessions
 from continuum.doors.ws import simple as ws_simple
 from continuum.errors import ConfigError, ModelNotFound
 from continuum.files import DatabaseFileStore, DirectoryFileStore, FileStore
@@ -117,8 +118,10 @@ def _sessions(
         from continuum.sessions.redis import RedisSessionStore
 
         client = Redis.from_url(settings.redis_url)
-        outbox = RedisOutbox(client)
-        store = RedisSessionStore(client, timings, outbox=outbox, owns_client=True)
+        outbox = RedisOutbox(client, prefix=f"{s.redis_prefix}cb:")
+        store = RedisSessionStore(
+            client, timings, prefix=f"{s.redis_prefix}s:", outbox=outbox, owns_client=True
+        )
     else:
         outbox = SqlOutbox(database)
         store = MemorySessionStore(timings, clock=clock.time, outbox=outbox)
@@ -335,6 +338,7 @@ def create_app(
     app.include_router(simple_routes.router)
     app.include_router(ws_chat.router)
     app.include_router(ws_simple.router)
+    app.include_router(ws_sessions.router)
     for prefix in simple_routes.PATHS:
         app.error_shapes.add(prefix, simple_routes.render_error)
     app.error_shapes.add(agent_runtime.PATH, agent_runtime.render_error)  # longest prefix wins

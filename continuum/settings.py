@@ -145,6 +145,7 @@ class SessionSettings:
     start_at_init: bool = False  # generate at /init-stream instead of at first attach
     access_token_ttl: float = 300.0  # the streamUrl's access_token
     heartbeat: float = 15.0  # SSE comment on an idle stream
+    redis_prefix: str = "continuum:"  # sessions' and callbacks' Redis keys start with it
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> SessionSettings:
@@ -174,6 +175,7 @@ class SessionSettings:
             start_at_init=_flag(env, "CONTINUUM_SESSION_START_AT_INIT"),
             access_token_ttl=_seconds(env, "CONTINUUM_STREAM_TOKEN_TTL", 300.0, 5, 86400),
             heartbeat=_seconds(env, "CONTINUUM_STREAM_HEARTBEAT", 15.0, 0.05, 300),
+            redis_prefix=env.get("CONTINUUM_SESSION_REDIS_PREFIX") or "continuum:",
         )
 
 
