@@ -5,20 +5,24 @@ connection usable, keys and owners, usage per turn, and reconnects that resume e
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 import openai
 import pytest
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
+from continuum.testing.fake_upstream import Fault
 from tests.doors.world import ECHO_ONLY, KEY, LIMITED, NOTHING, WORDS, World
 from tests.doors.ws.sessions_client import (
+    Turn,
     message,
     new_session,
     offset,
     read_turn,
     user_message,
 )
+from tests.doors.ws.test_connection_limits import small_receive_buffer
 
 
 def url(world: World, session: str, key: str | None = KEY, **query: str) -> str:
@@ -234,3 +238,49 @@ async def test_one_turn_at_a_time_and_a_second_client_joins_the_running_one(
                 whole = await read_turn(joined)
             assert whole.final and whole.text == WORDS
         assert (await read_turn(first)).final
+
+
+async def test_a_slow_reader_is_closed_at_its_cap_and_resumes_everything(world: World) -> None:
+    """A client that stops reading fills its outbox (64 KiB here) and is closed as a slow
+    consumer; the turn goes on into the buffer meanwhile, another client of the same
+    server is served as usual, and the slow one reconnects to the exact whole answer."""
+    host, port = world.url.removeprefix("http://").split(":")
+    sock = small_receive_buffer()
+    sock.connect((host, int(port)))
+    sock.setblocking(False)
+    # The fake repeats the word: 5,000 chunks (20 MB) over 5 s, more than the sockets
+    # between the gateway and the client can hold.
+    word = "x" * 4000
+    chunks = 5000
+    world.fake.script(Fault(chunks=chunks, chunk_delay=0.001))
+
+    def generated() -> int:
+        return sum(1 for r in world.rows() if (r["door"], r["model"]) == ("ws-session", "remote"))
+
+    before = await asyncio.to_thread(generated)
+    session = new_session()
+    options: dict[str, Any] = {"max_queue": 1, "max_size": None, "compression": None}
+    async with connect(url(world, session, model="remote"), sock=sock, **options) as slow:
+        await slow.send(user_message(word))
+        async with connect(url(world, new_session(), model="local-echo")) as other:
+            await other.send(user_message("unaffected"))
+            assert (await read_turn(other)).text == "unaffected"
+        # The turn runs to its end although its only client reads nothing (the gateway
+        # gives a full outbox 0.5 s: it is closed long before the 5 s answer ends).
+        deadline = asyncio.get_running_loop().time() + 30
+        while await asyncio.to_thread(generated) == before:
+            assert asyncio.get_running_loop().time() < deadline, "the turn did not end"
+            await asyncio.sleep(0.05)
+        # Then the client reads what had been sent, and the end of the connection: the
+        # close frame (1008) when it still fit behind the unread data within the kit's
+        # CLOSE_TIMEOUT, else the TCP close alone (this client read nothing for seconds).
+        head = Turn()
+        with pytest.raises(ConnectionClosed) as closed:
+            while True:
+                head.messages.append(await message(slow))
+    if closed.value.rcvd is not None:
+        assert closed.value.rcvd.code == 1008 and "slow consumer" in closed.value.rcvd.reason
+    assert 0 < len(head.messages) < chunks and head.last_id is not None
+    async with connect(url(world, session, last_event_id=head.last_id), max_size=None) as ws:
+        rest = await read_turn(ws)
+    assert rest.final and head.text + rest.text == " ".join([word] * chunks)
