@@ -23,6 +23,7 @@ docs/sessions-ws.md describes the protocol, its reconnect rules and its limits.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from collections import deque
 from collections.abc import AsyncIterator
@@ -30,6 +31,7 @@ from collections.abc import AsyncIterator
 from fastapi import APIRouter
 from starlette.routing import WebSocketRoute
 
+from continuum.core.context import RequestContext
 from continuum.core.types import ChatRequest, Message
 from continuum.dialects.session.messages import (
     error_message,
@@ -47,6 +49,7 @@ from continuum.sessions.model import (
     Failed,
     Piece,
     Reset,
+    SessionInfo,
     SessionSpec,
     check_chat_id,
 )
@@ -160,14 +163,22 @@ class ChatConnection:
             )
         pipeline.authorize(ctx.principal, model)  # unknown or forbidden: before the turn
         spec = SessionSpec(owner=self.owner, prompt=message.content, model=model)
-        store = gateway.sessions
-        turn = await store.begin_turn(self.chat_id, message.content, spec)
+        # Shielded: a client that leaves now must not leave a turn begun and never
+        # started (it would hold the chat as "in progress" until it expired).
+        turn = await asyncio.shield(self._start_turn(ctx, spec))
+        await self.relay(turn.id, turn.start, announce_reset=False)
+
+    async def _start_turn(self, ctx: RequestContext, spec: SessionSpec) -> SessionInfo:
+        """Add the message to the history and start generating the answer into its buffer."""
+        gateway = self.gateway
+        store, pipeline = gateway.sessions, gateway.pipeline
+        turn = await store.begin_turn(self.chat_id, spec.prompt, spec)
         history = await store.chat_history(self.chat_id)
         request = ChatRequest(
-            model=model, messages=conversation(history), request_id=ctx.request_id
+            model=spec.model, messages=conversation(history), request_id=ctx.request_id
         )
         await gateway.generations.begin(turn.id, lambda: pipeline.chat(ctx, request))
-        await self.relay(turn.id, turn.start, announce_reset=False)
+        return turn
 
     async def close(self) -> None:
         """Remember how far the client got, for a reconnect that brings no cursor."""
