@@ -36,7 +36,7 @@ from continuum.testing.process import gateway_process
 KEY = "sk-bench-sessions-0000000001"
 USERS = (
     f'users:\n  - {{token: "{KEY}", name: bench, permissions: "*",'
-    ' rate_limit: "10000000/minute"}}\n'
+    ' rate_limit: "10000000/minute"}\n'
 )
 MODELS = """default_model: local-echo
 models:
@@ -142,7 +142,7 @@ def main(sessions: int, tokens: int, held_clients: int, redis: str | None) -> No
             env["CONTINUUM_REDIS_URL"] = redis
         backend = "redis" if redis else "memory"
         args = ("--config-dir", str(config), "--data-dir", str(config / "data"))
-        with gateway_process(*args, env=env) as gateway:
+        with gateway_process(*args, env=env, timeout=90) as gateway:
             base = gateway.url.replace("http://", "ws://")
             pid = gateway.process.pid
             print(f"backend: {backend}; gateway RSS at start {rss_bytes(pid) / 2**20:.1f} MB")
