@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Iterable, Mapping
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
@@ -74,6 +75,9 @@ from continuum.usage.journal import Journal
 from continuum.usage.ledger import BatchingLedger
 from continuum.usage.store import UsageStore
 
+if TYPE_CHECKING:
+    from redis.asyncio import Redis
+
 
 def open_database(settings: Settings) -> Database:
     return Database(
@@ -93,12 +97,25 @@ def _limiter(settings: Settings, clock: Clock) -> Limiter:
     """Redis when configured (exact across replicas and workers), else this process's memory."""
     if settings.redis_url:
         # Imported only when used: redis-py costs idle memory a single process never needs.
-        from redis.asyncio import Redis
-
         from continuum.limits.redis import RedisLimiter
 
-        return RedisLimiter(Redis.from_url(settings.redis_url))
+        return RedisLimiter(_redis(settings))
     return MemoryLimiter(clock=clock.monotonic)
+
+
+def _redis(settings: Settings) -> Redis:
+    """A Redis client whose pool waits for a free connection when all are in use.
+
+    redis-py's own pool raises ``MaxConnectionsError`` past 100 connections in use: 1,000
+    chat sessions starting turns at once failed 90% of them (bench/session_memory.py).
+    Waiting is bounded by the pool's timeout, then it is the same failure."""
+    from redis.asyncio import BlockingConnectionPool, Redis
+
+    assert settings.redis_url is not None
+    pool = BlockingConnectionPool.from_url(
+        settings.redis_url, max_connections=settings.redis_max_connections, timeout=10
+    )
+    return Redis.from_pool(pool)  # the client owns the pool: closing it closes them
 
 
 def _sessions(
@@ -112,12 +129,10 @@ def _sessions(
     outbox: Outbox
     store: SessionStore
     if settings.redis_url:
-        from redis.asyncio import Redis
-
         from continuum.sessions.callbacks.redis import RedisOutbox
         from continuum.sessions.redis import RedisSessionStore
 
-        client = Redis.from_url(settings.redis_url)
+        client = _redis(settings)
         outbox = RedisOutbox(client, prefix=f"{s.redis_prefix}cb:")
         store = RedisSessionStore(
             client, timings, prefix=f"{s.redis_prefix}s:", outbox=outbox, owns_client=True

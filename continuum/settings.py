@@ -221,6 +221,7 @@ class Settings:
     cooldown_seconds: float = 30.0
     # Shared state for several replicas (used when set).
     redis_url: str | None = None
+    redis_max_connections: int = 256  # per client (limits, sessions); more commands wait
     database_url: str | None = None
     database_schema: str | None = None  # PostgreSQL schema to keep Continuum's tables in
     admin_key: str | None = None
@@ -285,6 +286,7 @@ class Settings:
             cooldown_failures=_int(env, "CONTINUUM_COOLDOWN_FAILURES", 3, 1, 1000),
             cooldown_seconds=_int(env, "CONTINUUM_COOLDOWN_SECONDS", 30, 0, 86400),
             redis_url=env.get("CONTINUUM_REDIS_URL") or None,
+            redis_max_connections=_int(env, "CONTINUUM_REDIS_MAX_CONNECTIONS", 256, 1, 100_000),
             database_url=env.get("CONTINUUM_DATABASE_URL") or None,
             database_schema=env.get("CONTINUUM_DATABASE_SCHEMA") or None,
             admin_key=env.get("CONTINUUM_ADMIN_KEY") or None,

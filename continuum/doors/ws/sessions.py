@@ -75,9 +75,8 @@ def conversation(history: list[ChatMessage]) -> tuple[Message, ...]:
 
 
 class _Delivery:
-    """Which cursor the client has been written: frames reach the socket in order, so the
-    cursor of the last frame written is the last entry of ``_sent`` whose frame number
-    the outbox has passed."""
+    """The cursor of the last message written to the client's socket: frames are written
+    in order, so it is the last of ``_queued`` whose frame number the outbox has sent."""
 
     def __init__(self, socket: Socket):
         self._socket = socket
