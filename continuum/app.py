@@ -40,6 +40,7 @@ from continuum.doors.http import (
     health,
     openapi,
     responses,
+    streams,
     usage,
     validate,
 )
@@ -290,6 +291,7 @@ def build_gateway(
         clock=clock,
         sessions=sessions,
         callbacks=callbacks,
+        stream_callers={p.id: p for _, p in entries if p is not ADMIN},
     )
 
 
@@ -335,13 +337,17 @@ def create_app(
     app.include_router(simple_routes.router)
     app.include_router(ws_chat.router)
     app.include_router(ws_simple.router)
+    app.include_router(streams.router)
     for prefix in simple_routes.PATHS:
         app.error_shapes.add(prefix, simple_routes.render_error)
     app.error_shapes.add(agent_runtime.PATH, agent_runtime.render_error)  # longest prefix wins
-    if gateway.settings.cors_origins:
+    origins = gateway.settings.cors_origins or (("*",) if gateway.settings.dev_mode else ())
+    if origins:
+        # Browser pages (seed 002's EventSource and /init-stream, the console) on other
+        # origins; dev mode lets any origin in.
         app.add_middleware(
             CORSMiddleware,
-            allow_origins=list(gateway.settings.cors_origins),
+            allow_origins=list(origins),
             allow_methods=["*"],
             allow_headers=["*"],
         )

@@ -18,6 +18,7 @@ from continuum.agents.service import AgentService
 from continuum.auth.store import KeyStore
 from continuum.auth.validator import Validator
 from continuum.core.clock import Clock, SystemClock
+from continuum.core.context import Principal
 from continuum.core.pipeline import Pipeline
 from continuum.core.ports import Limiter
 from continuum.dialects.simple.service import SimpleApi
@@ -27,6 +28,7 @@ from continuum.responses.store import ResponseStore
 from continuum.sessions import MemorySessionStore, SessionStore
 from continuum.sessions.callbacks.worker import DeliveryWorker
 from continuum.sessions.generation import Generations
+from continuum.sessions.streams import StreamSessions
 from continuum.settings import Settings
 from continuum.store.database import Database
 from continuum.usage.ledger import BatchingLedger
@@ -57,11 +59,23 @@ class Gateway:
     sessions: SessionStore = field(default_factory=MemorySessionStore)
     callbacks: DeliveryWorker | None = None
     generations: Generations = field(init=False, repr=False)  # sessions generated here
+    # users.yml's principals by name: an init token's ``sub`` may name one (docs/sessions.md).
+    stream_callers: dict[str, Principal] = field(default_factory=dict, repr=False)
+    streams: StreamSessions = field(init=False, repr=False)  # /init-stream, /stream/{id}
     _entered: int = field(default=0, repr=False)
 
     def __post_init__(self) -> None:
         wake = self.callbacks.wake if self.callbacks is not None else None
         self.generations = Generations(self.sessions, wake=wake)
+        self.streams = StreamSessions(
+            self.settings.sessions,
+            self.pipeline,
+            self.sessions,
+            self.generations,
+            self.stream_callers,
+            default_model=lambda: self.simple.model,
+            callbacks=self.callbacks is not None,
+        )
 
     async def start(self) -> None:
         await self.database.migrate()

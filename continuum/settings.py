@@ -276,7 +276,11 @@ class Settings:
             workers=_int(env, "CONTINUUM_WORKERS", 1, 1, 64),
             max_body_bytes=_int(env, "CONTINUUM_MAX_BODY_BYTES", DEFAULT_MAX_BODY, 1024, 1 << 30),
             cors_origins=tuple(
-                o.strip() for o in env.get("CONTINUUM_CORS_ORIGINS", "").split(",") if o.strip()
+                o.strip()
+                for o in env.get(
+                    _named(env, "CONTINUUM_CORS_ORIGINS", "ALLOWED_ORIGINS"), ""
+                ).split(",")
+                if o.strip()
             ),
             prefix_routing=_flag(env, "CONTINUUM_PREFIX_ROUTING"),
             retries=_int(env, "CONTINUUM_RETRIES", 1, 0, 10),
