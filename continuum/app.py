@@ -97,7 +97,9 @@ def _limiter(settings: Settings, clock: Clock) -> Limiter:
 
         from continuum.limits.redis import RedisLimiter
 
-        return RedisLimiter(Redis.from_url(settings.redis_url))
+        return RedisLimiter(
+            Redis.from_url(settings.redis_url), prefix=f"{settings.redis_prefix}rl:"
+        )
     return MemoryLimiter(clock=clock.monotonic)
 
 
@@ -118,8 +120,11 @@ def _sessions(
         from continuum.sessions.redis import RedisSessionStore
 
         client = Redis.from_url(settings.redis_url)
-        outbox = RedisOutbox(client)
-        store = RedisSessionStore(client, timings, outbox=outbox, owns_client=True)
+        prefix = settings.redis_prefix
+        outbox = RedisOutbox(client, prefix=f"{prefix}cb:")
+        store = RedisSessionStore(
+            client, timings, prefix=f"{prefix}s:", outbox=outbox, owns_client=True
+        )
     else:
         outbox = SqlOutbox(database)
         store = MemorySessionStore(timings, clock=clock.time, outbox=outbox)

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from continuum import __version__
 from continuum.admin_cli import add_commands, run
-from continuum.commands import chat
+from continuum.commands import chat, token
 from continuum.errors import ConfigError, InvalidRequest
 from continuum.settings import Settings
 
@@ -35,6 +35,7 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--access-log", action="store_true", help="log every request")
     add_commands(commands)
     chat.register(commands)
+    token.register(commands)
     return parser
 
 

@@ -147,7 +147,8 @@ class SessionSettings:
     heartbeat: float = 15.0  # SSE comment on an idle stream
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str]) -> SessionSettings:
+    def from_env(cls, env: Mapping[str, str] | None = None) -> SessionSettings:
+        env = os.environ if env is None else env
         public_key = env.get("CONTINUUM_JWT_PUBLIC_KEY") or None
         if public_key and not public_key.lstrip().startswith("-----"):
             path = Path(public_key)
@@ -219,6 +220,7 @@ class Settings:
     cooldown_seconds: float = 30.0
     # Shared state for several replicas (used when set).
     redis_url: str | None = None
+    redis_prefix: str = "continuum:"  # every key (and channel) name starts with it
     database_url: str | None = None
     database_schema: str | None = None  # PostgreSQL schema to keep Continuum's tables in
     admin_key: str | None = None
@@ -287,6 +289,7 @@ class Settings:
             cooldown_failures=_int(env, "CONTINUUM_COOLDOWN_FAILURES", 3, 1, 1000),
             cooldown_seconds=_int(env, "CONTINUUM_COOLDOWN_SECONDS", 30, 0, 86400),
             redis_url=env.get("CONTINUUM_REDIS_URL") or None,
+            redis_prefix=env.get("CONTINUUM_REDIS_PREFIX") or "continuum:",
             database_url=env.get("CONTINUUM_DATABASE_URL") or None,
             database_schema=env.get("CONTINUUM_DATABASE_SCHEMA") or None,
             admin_key=env.get("CONTINUUM_ADMIN_KEY") or None,

@@ -159,7 +159,9 @@ class StreamSessions:
         is unknown or expired. A pending session's generation starts here."""
         self.tokens.verify(access_token, stream_id)
         info = await self.store.get(stream_id)
-        if info is not None and info.state == "pending":
+        if info is None or info.state == "expired":  # nobody attached within the TTL
+            return None
+        if info.state == "pending":
             await self.start(info)
         return info
 
