@@ -28,13 +28,14 @@ MODELS_YML = """
 models:
   - {id: "local-text", provider: "local", upstream_model: "text"}
   - {id: "local-slow", provider: "local", upstream_model: "text", token_delay: 0.01}
+  - {id: "local-paced", provider: "local", upstream_model: "text", token_delay: 0.05}
   - {id: "local-echo", provider: "local", upstream_model: "echo"}
 """
 USERS_YML = f"""
 users:
   - token: "{KEY}"
     name: "alice"
-    permissions: ["local-text", "local-slow"]
+    permissions: ["local-text", "local-slow", "local-paced"]
 """
 ADMIN_KEY = "sk-test-streams-admin-0123456789"
 
