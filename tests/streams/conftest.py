@@ -28,6 +28,7 @@ MODELS_YML = """
 models:
   - {id: "local-text", provider: "local", upstream_model: "text"}
   - {id: "local-slow", provider: "local", upstream_model: "text", token_delay: 0.01}
+  - {id: "local-brisk", provider: "local", upstream_model: "text", token_delay: 0.003}
   - {id: "local-paced", provider: "local", upstream_model: "text", token_delay: 0.05}
   - {id: "local-echo", provider: "local", upstream_model: "echo"}
 """
@@ -35,7 +36,7 @@ USERS_YML = f"""
 users:
   - token: "{KEY}"
     name: "alice"
-    permissions: ["local-text", "local-slow", "local-paced"]
+    permissions: ["local-text", "local-slow", "local-paced", "local-brisk"]
 """
 ADMIN_KEY = "sk-test-streams-admin-0123456789"
 
