@@ -34,6 +34,7 @@ from continuum.doors.http import (
     admin,
     agent_runtime,
     anthropic,
+    callbacks_admin,
     completions,
     console,
     errors,
@@ -68,6 +69,7 @@ from continuum.sessions.callbacks.sender import Sender
 from continuum.sessions.callbacks.signing import Signer
 from continuum.sessions.callbacks.sql import SqlOutbox
 from continuum.sessions.callbacks.worker import DeliveryWorker
+from continuum.sessions.callbacks.worker import RetryPolicy as CallbackRetries
 from continuum.settings import Settings
 from continuum.store.database import Database, database_url
 from continuum.usage.journal import Journal
@@ -133,7 +135,8 @@ def _sessions(
     sender = Sender(
         Signer(s.webhook_secret), timeout=s.callback_timeout, allow_private=s.callback_allow_private
     )
-    return store, DeliveryWorker(outbox, sender)
+    policy = CallbackRetries(delays=s.callback_retry_delays) if s.callback_retry_delays else None
+    return store, DeliveryWorker(outbox, sender, policy=policy)
 
 
 def _routes(settings: Settings, extra: Iterable[str]) -> list[ModelRoute]:
@@ -335,6 +338,7 @@ def create_app(
     app.include_router(limit_routes.router)
     app.include_router(usage.router)
     app.include_router(admin.router)
+    app.include_router(callbacks_admin.router)
     app.include_router(validate.router)
     app.include_router(console.router)
     # Before the prompt API: /agent/message/stream is not an agent named "message".

@@ -51,6 +51,21 @@ def _seconds(env: Mapping[str, str], key: str, default: float, low: float, high:
     return value
 
 
+def _delays(env: Mapping[str, str], key: str) -> tuple[float, ...] | None:
+    raw = env.get(key, "").strip()
+    if not raw:
+        return None
+    try:
+        delays = tuple(float(part) for part in raw.split(","))
+    except ValueError:
+        delays = ()
+    if not delays or len(delays) > 50 or not all(0 < d <= 7 * 86400 for d in delays):
+        raise ConfigError(
+            "environment", key, f"{raw!r} is not a list of delays", "use seconds like '5,300,1800'"
+        )
+    return delays
+
+
 def _limits(env: Mapping[str, str], key: str, default: str) -> tuple[RateLimit, ...]:
     raw = env.get(key) or default
     try:
@@ -137,6 +152,8 @@ class SessionSettings:
     webhook_secret: str | None = None  # whsec_… (Standard Webhooks): signs the callbacks
     callback_allow_private: bool = False  # let resumeUrl reach loopback/private addresses
     callback_timeout: float = 15.0  # one delivery attempt
+    # Waits after each failed attempt (None: Svix's 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h).
+    callback_retry_delays: tuple[float, ...] | None = None
     public_url: str | None = None  # base of streamUrl; else taken from the request
     model: str | None = None  # the sessions' default model (else the gateway's default)
     max_tokens: int = 4096  # /init-stream's default max_tokens (seed 002)
@@ -167,6 +184,7 @@ class SessionSettings:
             or None,
             callback_allow_private=_flag(env, "CONTINUUM_CALLBACK_ALLOW_PRIVATE"),
             callback_timeout=_seconds(env, "CONTINUUM_CALLBACK_TIMEOUT", 15.0, 0.1, 600),
+            callback_retry_delays=_delays(env, "CONTINUUM_CALLBACK_RETRY_DELAYS"),
             public_url=(env.get("CONTINUUM_PUBLIC_URL") or "").rstrip("/") or None,
             model=env.get("CONTINUUM_SESSION_MODEL") or None,
             max_tokens=_int(env, "CONTINUUM_SESSION_MAX_TOKENS", 4096, 1, 1_000_000),
