@@ -30,6 +30,7 @@ models:
   - {id: "local-slow", provider: "local", upstream_model: "text", token_delay: 0.01}
   - {id: "local-brisk", provider: "local", upstream_model: "text", token_delay: 0.003}
   - {id: "local-paced", provider: "local", upstream_model: "text", token_delay: 0.05}
+  - {id: "local-crawl", provider: "local", upstream_model: "text", token_delay: 0.25}
   - {id: "local-echo", provider: "local", upstream_model: "echo"}
 """
 USERS_YML = f"""
