@@ -61,6 +61,7 @@ def serve(args: argparse.Namespace) -> int:
     from continuum.app import build_gateway
     from continuum.doors.http.server import server_options
     from continuum.listeners import check_tcp_port
+    from continuum.observability import serving
 
     settings = Settings.from_env(
         host=args.host,
@@ -72,6 +73,7 @@ def serve(args: argparse.Namespace) -> int:
     )
     os.umask(0o077)  # what the gateway and its libraries write under the data dir is private
     gateway = build_gateway(settings)  # validates everything before binding
+    serving.start_logging(gateway)
     print(_banner(settings, gateway.sample_key), flush=True)
     options: dict[str, Any] = dict(
         host=settings.host,
@@ -82,6 +84,7 @@ def serve(args: argparse.Namespace) -> int:
         server_header=False,
         **server_options(settings),  # slow clients: header deadline, connection cap
         ws_max_size=settings.max_body_bytes,  # a bigger WebSocket message is refused unread (1009)
+        **serving.UVICORN_LOGGING,
     )
     if settings.workers > 1:
         # Workers are separate processes: each builds its own gateway from the environment,
@@ -96,6 +99,7 @@ def serve(args: argparse.Namespace) -> int:
         )
         if settings.config_dir is not None:
             os.environ["CONTINUUM_CONFIG_DIR"] = str(settings.config_dir)
+        os.environ.update(serving.worker_environment(settings))  # metrics that add up
         check_tcp_port(settings)  # each worker listens on it too (SO_REUSEPORT)
         uvicorn.run(
             "continuum.listeners:app_from_env", factory=True, workers=settings.workers, **options

@@ -22,6 +22,8 @@ from continuum.core.pipeline import Pipeline
 from continuum.core.ports import Limiter
 from continuum.dialects.simple.service import SimpleApi
 from continuum.files.store import FileStore
+from continuum.observability.metrics import Metrics
+from continuum.observability.redaction import Redactor
 from continuum.providers.base import Provider
 from continuum.responses.store import ResponseStore
 from continuum.settings import Settings
@@ -49,15 +51,28 @@ class Gateway:
     responses: ResponseStore
     simple: SimpleApi = field(default_factory=lambda: SimpleApi(None))  # seed 001's prompt API
     clock: Clock = field(default_factory=SystemClock)  # the one the services were built with
+    # The Prometheus series (GET /metrics) and what logs must never show (the keys).
+    metrics: Metrics = field(default_factory=Metrics)
+    redactor: Redactor = field(default_factory=Redactor)
     _entered: int = field(default=0, repr=False)
 
     async def start(self) -> None:
         await self.database.migrate()
         await self.files.start()  # after the tables exist: it sweeps dead uploads
         await self.ledger.start()  # writes what dead processes journaled, then runs
+        ledger = self.ledger
+        self.metrics.watch_ledger(
+            lambda: ledger.backlog,  # read at each scrape, never per request
+            lambda: ledger.write_failures,
+            lambda: ledger.dropped,
+            lambda: ledger.rejected,
+            lambda: ledger.journal_failures,
+        )
+        await self.metrics.start()
 
     async def aclose(self) -> None:
         await self.ledger.close()  # flush: a clean shutdown loses no usage record
+        await self.metrics.aclose()  # after the ledger: its last counts are published
         for provider in self.providers.values():
             await provider.aclose()
         await self.limiter.aclose()

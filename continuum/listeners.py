@@ -101,8 +101,10 @@ def app_from_env() -> FastAPI:
     """The app factory of each worker process (``uvicorn --factory``): the HTTP app of a
     gateway built from the environment, with the TCP door running in its lifespan."""
     from continuum.app import build_gateway, create_app
+    from continuum.observability.serving import start_logging
 
     gateway = build_gateway(Settings.from_env())
+    start_logging(gateway)  # each worker is a process of its own
     app = create_app(gateway=gateway)
     if not gateway.settings.tcp.enabled:
         return app
