@@ -112,6 +112,15 @@ def moved(before: Scrape, after: Scrape, name: str, **labels: str) -> float:
     return after.value(name, **labels) - before.value(name, **labels)
 
 
+async def until_zero(gateway: Gateway, name: str, **labels: str) -> None:
+    """Wait for a gauge to come back to 0 (a server notices a close after the client)."""
+    async with asyncio.timeout(10):
+        while True:
+            if gateway.scrape().value(name, **labels) == 0:
+                return
+            await asyncio.sleep(0.02)
+
+
 def test_openai_streamed_and_whole_answers_count_requests_tokens_and_times(
     gateway: Gateway,
 ) -> None:
@@ -183,10 +192,7 @@ async def test_websocket_chat_counts_the_request_and_the_connection(gateway: Gat
     where = {"door": "ws", **LOCAL}
     assert moved(before, during, "continuum_requests_total", **where, status="200") == 1
     assert moved(before, during, "continuum_completion_tokens_total", **where) == 4
-    # The server notices the close a moment after the client sends it.
-    async with asyncio.timeout(10):
-        while gateway.scrape().value("continuum_websocket_connections", door="ws"):
-            await asyncio.sleep(0.02)
+    await until_zero(gateway, "continuum_websocket_connections", door="ws")
 
 
 async def test_tcp_requests_and_connections(gateway: Gateway) -> None:
@@ -206,9 +212,7 @@ async def test_tcp_requests_and_connections(gateway: Gateway) -> None:
     where = {"door": "tcp", **LOCAL}
     assert moved(before, during, "continuum_requests_total", **where, status="200") == 1
     assert moved(before, during, "continuum_completion_tokens_total", **where) == 6
-    async with asyncio.timeout(10):
-        while gateway.scrape().value("continuum_tcp_connections"):
-            await asyncio.sleep(0.02)
+    await until_zero(gateway, "continuum_tcp_connections")
 
 
 def test_a_rate_limited_request_is_counted_as_a_429_and_a_rejection(gateway: Gateway) -> None:
