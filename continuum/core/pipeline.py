@@ -75,7 +75,7 @@ class Pipeline:
         self._limiter = limiter
         self._ledger = ledger
         self._ids = ids or RequestIds()
-        self._observer: RequestObserver = observer or NoObserver()
+        self.observer: RequestObserver = observer or NoObserver()
 
     async def authenticate(self, credential: str | None) -> Principal:
         return await self._authenticator.authenticate(credential)
@@ -149,7 +149,7 @@ class Pipeline:
         try:
             route = self.authorize(ctx.principal, request.model)
         except ContinuumError as refused:  # observed (metrics, access log), not in the ledger
-            self._observer.request_settled(self._usage(ctx, request.model, refused))
+            self.observer.request_settled(self._usage(ctx, request.model, refused))
             raise
         if route.serve is not None:
             served = route.serve(ctx, request)
@@ -166,7 +166,7 @@ class Pipeline:
         status, error_code = 200, None
         streamed = request.stream
         if streamed:
-            self._observer.stream_opened(ctx.door)
+            self.observer.stream_opened(ctx.door)
         try:
             async with self._limiter.reserve(ctx, estimate_tokens(request)) as reservation:
                 try:
@@ -201,7 +201,7 @@ class Pipeline:
             raise InternalError("The server had an error while processing your request.") from error
         finally:
             if streamed:
-                self._observer.stream_closed(ctx.door)
+                self.observer.stream_closed(ctx.door)
             self._record(ctx, request.model, served_by, usage, ttft, status, error_code)
 
     async def embed(self, ctx: RequestContext, request: EmbeddingRequest) -> Embeddings:
@@ -211,7 +211,7 @@ class Pipeline:
         try:
             route = self.authorize(ctx.principal, request.model)
         except ContinuumError as refused:
-            self._observer.request_settled(self._usage(ctx, request.model, refused))
+            self.observer.request_settled(self._usage(ctx, request.model, refused))
             raise
         served_by: list[Deployment] = []
         usage: Usage | None = None
@@ -268,7 +268,7 @@ class Pipeline:
             door=ctx.door,
         )
         self._ledger.record(record)
-        self._observer.request_settled(record)
+        self.observer.request_settled(record)
 
     def _usage(self, ctx: RequestContext, model: str, error: ContinuumError) -> UsageRecord:
         """The record of a request refused before it was routed."""
