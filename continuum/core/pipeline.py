@@ -252,7 +252,25 @@ class Pipeline:
         status: int,
         error_code: str | None,
     ) -> None:
-        record = UsageRecord(
+        record = self._entry(ctx, model, served_by, usage, ttft, status, error_code)
+        self._ledger.record(record)
+        self.observer.request_settled(record)
+
+    def _usage(self, ctx: RequestContext, model: str, error: ContinuumError) -> UsageRecord:
+        """The record of a request refused before it was routed (observed, not ledgered)."""
+        return self._entry(ctx, model, [], None, None, error.status, error.code)
+
+    def _entry(
+        self,
+        ctx: RequestContext,
+        model: str,
+        served_by: list[Deployment],
+        usage: Usage | None,
+        ttft: float | None,
+        status: int,
+        error_code: str | None,
+    ) -> UsageRecord:
+        return UsageRecord(
             request_id=ctx.request_id,
             user_id=ctx.subject,
             key_id=ctx.principal.key_id,
@@ -264,26 +282,6 @@ class Pipeline:
             ttft_ms=ttft * 1000 if ttft is not None else None,
             status=status,
             error_code=error_code,
-            created=time.time(),
-            door=ctx.door,
-        )
-        self._ledger.record(record)
-        self.observer.request_settled(record)
-
-    def _usage(self, ctx: RequestContext, model: str, error: ContinuumError) -> UsageRecord:
-        """The record of a request refused before it was routed."""
-        return UsageRecord(
-            request_id=ctx.request_id,
-            user_id=ctx.subject,
-            key_id=ctx.principal.key_id,
-            model=model,
-            deployment=None,
-            prompt_tokens=0,
-            completion_tokens=0,
-            latency_ms=(time.perf_counter() - ctx.started) * 1000,
-            ttft_ms=None,
-            status=error.status,
-            error_code=error.code,
             created=time.time(),
             door=ctx.door,
         )
