@@ -175,12 +175,12 @@ def build_gateway(
         simple=served.simple,
         clock=clock,
     )
-    if settings.config_dir is not None:
-        gateway.reloader = Reloader(
-            _rebuild(gateway, keys, limiter, clock),
-            tuple(settings.config_dir / name for name in CONFIG_FILES),
-            settings.config_watch_interval,
-        )
+    watched = settings.config_dir
+    gateway.reloader = Reloader(
+        _rebuild(gateway, keys, limiter, clock),
+        tuple(watched / name for name in CONFIG_FILES) if watched is not None else (),
+        settings.config_watch_interval,
+    )
     return gateway
 
 
