@@ -86,7 +86,7 @@ def serve_command(args: argparse.Namespace) -> int:
 
     from continuum.app import build_gateway
     from continuum.doors.http.server import server_options
-    from continuum.listeners import ForwardingSupervisor, check_tcp_port
+    from continuum.listeners import ForwardingSupervisor, check_tcp_port, log_to_stderr
 
     settings = Settings.from_env(
         host=args.host,
@@ -99,6 +99,7 @@ def serve_command(args: argparse.Namespace) -> int:
     if args.reload and settings.workers > 1:
         print("continuum serve: --reload runs one process; drop --workers", flush=True)
         return USAGE
+    log_to_stderr(settings.log_level)
     os.umask(0o077)  # what the gateway and its libraries write under the data dir is private
     gateway = build_gateway(settings)  # validates everything before binding
     print(_banner(settings, gateway.sample_key), flush=True)
