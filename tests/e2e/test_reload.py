@@ -162,3 +162,20 @@ def test_config_watch_reloads_a_changed_file(tmp_path: Path, broken_first: bool)
         read_until(process, lines, "config reloaded")
         assert ask(url, NEW_KEY).status_code == 200
         assert ask(url, OLD_KEY).status_code == 401
+
+
+def test_serve_reload_restarts_on_a_config_change(tmp_path: Path) -> None:
+    """``--reload`` (development): uvicorn's reloader watches the config dir too."""
+    config = tmp_path / "conf"
+    write_config(config)
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    args = ("--port", str(port), "--config-dir", str(config), "--data-dir", str(tmp_path / "d"))
+    with serve(tmp_path, *args, "--reload") as (process, lines):
+        read_until(process, lines, "Application startup complete", timeout=60)
+        assert ask(url, OLD_KEY).status_code == 200
+        (config / "users.yml").write_text(users((NEW_KEY, "new")))
+        read_until(process, lines, "Reloading", timeout=60)
+        read_until(process, lines, "Application startup complete", timeout=60)
+        assert ask(url, NEW_KEY).status_code == 200
+        assert ask(url, OLD_KEY).status_code == 401
