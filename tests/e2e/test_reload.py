@@ -91,7 +91,9 @@ def test_sighup_during_a_stream_swaps_the_config_and_the_stream_completes(tmp_pa
         # ... and it completes whole after the swap.
         assert rest and rest[-1] == "data: [DONE]"
         chunks = [json.loads(first[6:])] + [json.loads(line[6:]) for line in rest[:-1]]
-        text = "".join(c["choices"][0]["delta"].get("content") or "" for c in chunks if c["choices"])
+        text = "".join(
+            c["choices"][0]["delta"].get("content") or "" for c in chunks if c["choices"]
+        )
         assert text == WORDS
         assert any(c["choices"] and c["choices"][0].get("finish_reason") == "stop" for c in chunks)
         assert process.poll() is None
