@@ -11,6 +11,7 @@ import argparse
 import asyncio
 import os
 import signal
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -97,7 +98,7 @@ def serve_command(args: argparse.Namespace) -> int:
         log_level=args.log_level,
     )
     if args.reload and settings.workers > 1:
-        print("continuum serve: --reload runs one process; drop --workers", flush=True)
+        print("continuum serve: --reload runs one process; drop --workers", file=sys.stderr)
         return USAGE
     log_to_stderr(settings.log_level)
     os.umask(0o077)  # what the gateway and its libraries write under the data dir is private
