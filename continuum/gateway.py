@@ -13,10 +13,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from types import TracebackType
+from typing import TYPE_CHECKING
 
 from continuum.agents.service import AgentService
 from continuum.auth.store import KeyStore
 from continuum.auth.validator import Validator
+from continuum.config.reload import Reloader
 from continuum.core.clock import Clock, SystemClock
 from continuum.core.pipeline import Pipeline
 from continuum.core.ports import Limiter
@@ -31,6 +33,9 @@ from continuum.settings import Settings
 from continuum.store.database import Database
 from continuum.usage.ledger import BatchingLedger
 from continuum.usage.store import UsageStore
+
+if TYPE_CHECKING:
+    from continuum.config.served import Served
 
 
 @dataclass(slots=True)
@@ -57,6 +62,8 @@ class Gateway:
     sessions: SessionStore = field(default_factory=MemorySessionStore)
     callbacks: DeliveryWorker | None = None
     generations: Generations = field(init=False, repr=False)  # sessions generated here
+    # Reloads the config directory (SIGHUP, CONTINUUM_CONFIG_WATCH); set by build_gateway.
+    reloader: Reloader | None = None
     _entered: int = field(default=0, repr=False)
 
     def __post_init__(self) -> None:
@@ -69,8 +76,27 @@ class Gateway:
         await self.ledger.start()  # writes what dead processes journaled, then runs
         if self.callbacks is not None:
             self.callbacks.start()  # picks up deliveries a dead process left due
+        if self.reloader is not None and self.settings.config_watch:
+            self.reloader.start_watching()
+
+    def reconfigure(self, served: Served, providers: dict[str, Provider]) -> None:
+        """Serve ``served`` from now on, with ``providers`` (new provider types it uses)
+        added to the running ones.
+
+        One synchronous step: no request of this process sees half of it. A request
+        already running keeps the route, principal and agents it started with; the
+        providers it streams from are never closed under it (they are shared, and only
+        added to, until the gateway closes).
+        """
+        self.providers.update(providers)  # the router reads this same mapping
+        self.pipeline.reconfigure(served.authenticator, served.table)
+        self.agents = served.agents
+        self.simple = served.simple
+        self.sample_key = served.files.sample_key
 
     async def aclose(self) -> None:
+        if self.reloader is not None:
+            await self.reloader.stop()
         await self.generations.aclose()  # their sessions end Failed: readers learn it
         if self.callbacks is not None:
             await self.callbacks.stop()  # an unfinished delivery stays leased, then retried

@@ -247,6 +247,9 @@ class Settings:
     # the seed's published default key.
     internal_key: str | None = None
     dev_mode: bool = False
+    # Reload the config directory when a file changes (SIGHUP always reloads it).
+    config_watch: bool = False
+    config_watch_interval: float = 1.0  # seconds between two looks at the files
     tcp: TcpSettings = field(default_factory=TcpSettings)
     sessions: SessionSettings = field(default_factory=SessionSettings)
     environ: Mapping[str, str] = field(default_factory=dict, repr=False)
@@ -307,6 +310,8 @@ class Settings:
             max_file_bytes=_int(env, "CONTINUUM_MAX_FILE_BYTES", DEFAULT_MAX_FILE, 1, 1 << 40),
             internal_key=env.get(INTERNAL_KEY) or env.get(SEED_INTERNAL_KEY) or None,
             dev_mode=_flag(env, "CONTINUUM_DEV_MODE") or _flag(env, "DEV_MODE"),
+            config_watch=_flag(env, "CONTINUUM_CONFIG_WATCH"),
+            config_watch_interval=_seconds(env, "CONTINUUM_CONFIG_WATCH_INTERVAL", 1.0, 0.05, 3600),
             tcp=TcpSettings.from_env(env),
             sessions=SessionSettings.from_env(env),
             environ=env,
