@@ -6,31 +6,23 @@ file fails the start instead of half-configuring the server.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterable, Mapping
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from contextlib import asynccontextmanager
-from datetime import UTC, datetime
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from starlette.routing import Route
 
 from continuum import __version__
-from continuum.agents import Agent, AgentService, load_agents
-from continuum.auth import sample
-from continuum.auth.admin import ADMIN
-from continuum.auth.chain import KeyChain
-from continuum.auth.keys import StaticKeys
 from continuum.auth.store import KeyStore
 from continuum.auth.validator import load_validator
-from continuum.config.models import default_routes, load_default_model, load_models
-from continuum.config.users import load_users
+from continuum.config.reload import Reloader
+from continuum.config.served import CONFIG_FILES, assemble, key_chain, read_config
 from continuum.core.clock import Clock, SystemClock
 from continuum.core.context import Principal
 from continuum.core.ids import RequestIds
 from continuum.core.pipeline import Pipeline
 from continuum.core.ports import Limiter
-from continuum.core.routes import ModelRoute
-from continuum.dialects.simple.service import SimpleApi
 from continuum.doors.http import (
     admin,
     agent_runtime,
@@ -52,7 +44,6 @@ from continuum.doors.http.openai import files as files_routes
 from continuum.doors.http.openai import routes as openai_routes
 from continuum.doors.ws import chat as ws_chat
 from continuum.doors.ws import simple as ws_simple
-from continuum.errors import ConfigError, ModelNotFound
 from continuum.files import DatabaseFileStore, DirectoryFileStore, FileStore
 from continuum.gateway import Gateway
 from continuum.limits.memory import MemoryLimiter
@@ -66,7 +57,12 @@ from continuum.providers.base import Provider
 from continuum.responses.store import ResponseStore
 from continuum.routing.health import Health
 from continuum.routing.router import RetryPolicy, Router
-from continuum.routing.table import RoutingTable
+from continuum.sessions import MemorySessionStore, SessionStore, Timings
+from continuum.sessions.callbacks.model import Outbox
+from continuum.sessions.callbacks.sender import Sender
+from continuum.sessions.callbacks.signing import Signer
+from continuum.sessions.callbacks.sql import SqlOutbox
+from continuum.sessions.callbacks.worker import DeliveryWorker
 from continuum.settings import Settings
 from continuum.store.database import Database, database_url
 from continuum.usage.journal import Journal
@@ -100,105 +96,64 @@ def _limiter(settings: Settings, clock: Clock) -> Limiter:
     return MemoryLimiter(clock=clock.monotonic)
 
 
-def _routes(settings: Settings, extra: Iterable[str]) -> list[ModelRoute]:
-    path = settings.config_dir / "models.yml" if settings.config_dir else None
-    if path is not None and path.exists():
-        return load_models(path, [*registry.BUILTIN, *extra])
-    return default_routes()
+def _sessions(
+    settings: Settings, database: Database, clock: Clock
+) -> tuple[SessionStore, DeliveryWorker | None]:
+    """Durable stream sessions and their callback outbox: in Redis when configured (every
+    replica reads every session), else in this process with the outbox in the database.
+    The delivery worker runs only when callbacks can be signed (a webhook secret)."""
+    s = settings.sessions
+    timings = Timings(pending_ttl=s.pending_ttl, retention=s.retention)
+    outbox: Outbox
+    store: SessionStore
+    if settings.redis_url:
+        from redis.asyncio import Redis
 
+        from continuum.sessions.callbacks.redis import RedisOutbox
+        from continuum.sessions.redis import RedisSessionStore
 
-def _admin(settings: Settings, entries: list[tuple[str, Principal]]) -> list[tuple[str, Principal]]:
-    if not settings.admin_key:
-        return entries
-    if any(token == settings.admin_key for token, _ in entries):
-        raise ConfigError(
-            "environment",
-            "CONTINUUM_ADMIN_KEY",
-            "is also the token of a user in users.yml",
-            "give the admin key a value of its own",
-        )
-    return [*entries, (settings.admin_key, ADMIN)]
-
-
-def _keys(settings: Settings) -> tuple[list[tuple[str, Principal]], str | None]:
-    path = settings.config_dir / "users.yml" if settings.config_dir else None
-    if path is not None and path.exists():
-        users = load_users(path)
-        return _admin(settings, [(user.token, user.principal()) for user in users]), None
-    if settings.admin_key:
-        return _admin(settings, []), None  # keys are made through the admin API
-    if settings.config_dir is not None and not settings.config_dir.is_dir():
-        raise ConfigError(
-            str(settings.config_dir),
-            "(directory)",
-            "does not exist",
-            "create it or point CONTINUUM_CONFIG_DIR / --config-dir at an existing one",
-        )
-    key = sample.sample_key(settings.data_dir)
-    if not settings.is_loopback:
-        raise ConfigError(
-            "users.yml",
-            "(missing)",
-            f"refusing to bind {', '.join(settings.public_hosts)} with the sample credential",
-            "configure users.yml in the config dir, or bind 127.0.0.1",
-        )
-    return [(key, sample.PRINCIPAL)], key
-
-
-def _simple_api(settings: Settings, table: RoutingTable, agents: AgentService) -> SimpleApi:
-    """Seed 001's prompt API: its default model (checked now), whom it admits keyless, and
-    the agents its ``/agent/{name}`` routes run."""
-    path = settings.config_dir / "models.yml" if settings.config_dir else None
-    model, where, key = settings.default_model, "environment", "CONTINUUM_DEFAULT_MODEL"
-    if model is None and path is not None and path.exists():
-        model, where, key = load_default_model(path), str(path), "default_model"
-    if model is None:
-        model = "local-text" if "local-text" in table else None
+        client = Redis.from_url(settings.redis_url)
+        outbox = RedisOutbox(client)
+        store = RedisSessionStore(client, timings, outbox=outbox, owns_client=True)
     else:
-        try:
-            table.get(model)
-        except ModelNotFound:
-            raise ConfigError(
-                where, key, f"names no model ('{model}')", "use a routed model id"
-            ) from None
-    if not settings.simple_anonymous:
-        return SimpleApi(model, agents=agents.stream)
-    if model is None:
-        raise ConfigError(
-            "environment",
-            "CONTINUUM_SIMPLE_ANONYMOUS",
-            "admits callers without a key to /model, but no default model is configured",
-            "set default_model in models.yml or CONTINUUM_DEFAULT_MODEL",
-        )
-    guest = Principal(
-        id="anonymous",
-        name="Anonymous",
-        permissions=frozenset({model}),
-        limits=settings.simple_anonymous_limits,
-        anonymous=True,
+        outbox = SqlOutbox(database)
+        store = MemorySessionStore(timings, clock=clock.time, outbox=outbox)
+    if not s.webhook_secret:
+        return store, None
+    sender = Sender(
+        Signer(s.webhook_secret), timeout=s.callback_timeout, allow_private=s.callback_allow_private
     )
-    return SimpleApi(model, guest, agents.stream)
+    return store, DeliveryWorker(outbox, sender)
 
 
-def _agents(
-    settings: Settings, table: RoutingTable, pipeline: Pipeline, limiter: Limiter, clock: Clock
-) -> AgentService:
-    """``agents.yml`` checked against the routes, its agents routed as ``agent/<name>``."""
-    path = settings.config_dir / "agents.yml" if settings.config_dir else None
-    agents: Mapping[str, Agent] = {}
-    if path is not None and path.exists():
+def _rebuild(gateway: Gateway, keys: KeyStore, limiter: Limiter, clock: Clock) -> Callable[[], str]:
+    """What a reload runs: the config directory read and built beside the running gateway,
+    then swapped in whole (``ConfigError`` before anything changed on a bad file)."""
+    settings = gateway.settings
 
-        def now() -> datetime:  # the `now` tool follows the gateway's clock
-            return datetime.fromtimestamp(clock.time(), UTC)
+    def rebuild() -> str:
+        files = read_config(settings, gateway.providers, clock)
+        table = files.table()
+        served = assemble(
+            files,
+            settings,
+            table=table,
+            authenticator=key_chain(files, keys, clock),
+            pipeline=gateway.pipeline,
+            limiter=limiter,
+        )
+        # Last, once everything validated: new provider types the routes now use.
+        added = registry.build(files.providers() - gateway.providers.keys(), settings)
+        gateway.reconfigure(served, added)
+        return (
+            f"{len(files.routes)} models, {len(files.users)} static keys, "
+            f"{len(files.agents)} agents"
+        )
 
-        agents = load_agents(path, models=table, clock=now).agents
-    service = AgentService(agents, pipeline, limiter)
-    for route in service.routes():
-        table.add(route)
-    return service
+    return rebuild
 
 
-def _secrets(settings: Settings, entries: list[tuple[str, Principal]]) -> list[str]:
+def _secrets(settings: Settings, entries: Iterable[tuple[str, Principal]]) -> list[str]:
     """Every credential the gateway knows, for the logs to remove wherever it appears:
     the keys of users.yml, the admin and internal keys, and provider keys in the
     environment (``*_KEY``, ``*_TOKEN``, ``*_SECRET``)."""
@@ -225,12 +180,9 @@ def build_gateway(
     """
     clock = clock or SystemClock()
     extra = dict(providers or {})
-    rules = registry.prefix_rules() if settings.prefix_routing else []
-    table = RoutingTable([*_routes(settings, extra), *registry.env_routes(settings)], rules)
-    entries, sample_key = _keys(settings)
-    used = {d.provider for route in table.routes() for d in route.deployments}
-    used |= {rule.provider for rule in rules}
-    serving = {**registry.build(used - extra.keys(), settings), **extra}
+    files = read_config(settings, extra, clock)
+    table = files.table()
+    serving = {**registry.build(files.providers() - extra.keys(), settings), **extra}
     limiter = _limiter(settings, clock)
     validator = load_validator(settings.user_validator)
     database = open_database(settings)
@@ -240,11 +192,12 @@ def build_gateway(
     ledger = BatchingLedger(
         usage_store, journal=journal, dead_letter=settings.data_dir / "usage-rejected.jsonl"
     )
-    redactor = Redactor(_secrets(settings, entries), log_prompts=settings.log_prompts)
+    redactor = Redactor(_secrets(settings, files.users), log_prompts=settings.log_prompts)
     metrics = Metrics(multiprocess_dir=settings.metrics_dir)
     observer = GatewayObserver(metrics, AccessLog(redactor, enabled=settings.access_log))
+    authenticator = key_chain(files, keys, clock)
     pipeline = Pipeline(
-        authenticator=KeyChain(StaticKeys(entries), keys, clock=clock),
+        authenticator=authenticator,
         table=table,
         router=Router(
             serving,
@@ -259,12 +212,20 @@ def build_gateway(
         ids=RequestIds(),
         observer=observer,
     )
-    agents = _agents(settings, table, pipeline, limiter, clock)
-    return Gateway(
+    served = assemble(
+        files,
+        settings,
+        table=table,
+        authenticator=authenticator,
+        pipeline=pipeline,
+        limiter=limiter,
+    )
+    sessions, callbacks = _sessions(settings, database, clock)
+    gateway = Gateway(
         settings,
         pipeline,
         serving,
-        sample_key,
+        files.sample_key,
         limiter,
         database,
         ledger,
@@ -272,13 +233,22 @@ def build_gateway(
         keys,
         validator,
         files=_file_store(settings, database),
-        agents=agents,
+        agents=served.agents,
         responses=ResponseStore(database),
-        simple=_simple_api(settings, table, agents),
+        simple=served.simple,
         clock=clock,
         metrics=metrics,
         redactor=redactor,
+        sessions=sessions,
+        callbacks=callbacks,
     )
+    watched = settings.config_dir
+    gateway.reloader = Reloader(
+        _rebuild(gateway, keys, limiter, clock),
+        tuple(watched / name for name in CONFIG_FILES) if watched is not None else (),
+        settings.config_watch_interval,
+    )
+    return gateway
 
 
 def create_app(

@@ -136,6 +136,60 @@ class TcpSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class SessionSettings:
+    """Durable stream sessions (seeds 002 and 003, docs/sessions.md): who may start them,
+    how long they live, and where their completion callbacks go. Times are in seconds.
+
+    Seed 002's names (``JWT_SECRET``, ``WEBHOOK_SECRET``) are accepted beside the
+    ``CONTINUUM_`` ones, which win.
+    """
+
+    jwt_secret: str | None = None  # HS256 key of /init-stream's n8nToken and of access tokens
+    jwt_public_key: str | None = None  # PEM (or a path to one): RS256/ES256 init tokens
+    webhook_secret: str | None = None  # whsec_… (Standard Webhooks): signs the callbacks
+    callback_allow_private: bool = False  # let resumeUrl reach loopback/private addresses
+    callback_timeout: float = 15.0  # one delivery attempt
+    public_url: str | None = None  # base of streamUrl; else taken from the request
+    model: str | None = None  # the sessions' default model (else the gateway's default)
+    max_tokens: int = 4096  # /init-stream's default max_tokens (seed 002)
+    pending_ttl: float = 60.0  # an unattached session expires (seed 002)
+    retention: float = 600.0  # an ended session's buffer stays readable
+    start_at_init: bool = False  # generate at /init-stream instead of at first attach
+    access_token_ttl: float = 300.0  # the streamUrl's access_token
+    heartbeat: float = 15.0  # SSE comment on an idle stream
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> SessionSettings:
+        public_key = env.get("CONTINUUM_JWT_PUBLIC_KEY") or None
+        if public_key and not public_key.lstrip().startswith("-----"):
+            path = Path(public_key)
+            if not path.is_file():
+                raise ConfigError(
+                    "environment",
+                    "CONTINUUM_JWT_PUBLIC_KEY",
+                    "is neither a PEM key nor the path of a file",
+                    "paste the PEM text or give the path of the .pem file",
+                )
+            public_key = path.read_text()
+        return cls(
+            jwt_secret=env.get(_named(env, "CONTINUUM_JWT_SECRET", "JWT_SECRET")) or None,
+            jwt_public_key=public_key,
+            webhook_secret=env.get(_named(env, "CONTINUUM_WEBHOOK_SECRET", "WEBHOOK_SECRET"))
+            or None,
+            callback_allow_private=_flag(env, "CONTINUUM_CALLBACK_ALLOW_PRIVATE"),
+            callback_timeout=_seconds(env, "CONTINUUM_CALLBACK_TIMEOUT", 15.0, 0.1, 600),
+            public_url=(env.get("CONTINUUM_PUBLIC_URL") or "").rstrip("/") or None,
+            model=env.get("CONTINUUM_SESSION_MODEL") or None,
+            max_tokens=_int(env, "CONTINUUM_SESSION_MAX_TOKENS", 4096, 1, 1_000_000),
+            pending_ttl=_seconds(env, "CONTINUUM_SESSION_TTL", 60.0, 0.1, 86400),
+            retention=_seconds(env, "CONTINUUM_SESSION_RETENTION", 600.0, 1, 30 * 86400),
+            start_at_init=_flag(env, "CONTINUUM_SESSION_START_AT_INIT"),
+            access_token_ttl=_seconds(env, "CONTINUUM_STREAM_TOKEN_TTL", 300.0, 5, 86400),
+            heartbeat=_seconds(env, "CONTINUUM_STREAM_HEARTBEAT", 15.0, 0.05, 300),
+        )
+
+
+@dataclass(frozen=True, slots=True)
 class ChatClientSettings:
     """What ``continuum chat`` reads from its environment: the key and where the sample
     credential lives."""
@@ -213,7 +267,11 @@ class Settings:
     # Set by `continuum serve --workers N` for its workers: prometheus-client's shared
     # directory, where every worker's series are summed (PROMETHEUS_MULTIPROC_DIR).
     metrics_dir: Path | None = None
+    # Reload the config directory when a file changes (SIGHUP always reloads it).
+    config_watch: bool = False
+    config_watch_interval: float = 1.0  # seconds between two looks at the files
     tcp: TcpSettings = field(default_factory=TcpSettings)
+    sessions: SessionSettings = field(default_factory=SessionSettings)
     environ: Mapping[str, str] = field(default_factory=dict, repr=False)
 
     @classmethod
@@ -279,7 +337,10 @@ class Settings:
             if env.get("CONTINUUM_ACCESS_LOG")
             else True,
             metrics_dir=Path(env[METRICS_DIR]) if env.get(METRICS_DIR) else None,
+            config_watch=_flag(env, "CONTINUUM_CONFIG_WATCH"),
+            config_watch_interval=_seconds(env, "CONTINUUM_CONFIG_WATCH_INTERVAL", 1.0, 0.05, 3600),
             tcp=TcpSettings.from_env(env),
+            sessions=SessionSettings.from_env(env),
             environ=env,
         )
         settings = replace(settings, **{k: v for k, v in overrides.items() if v is not None})

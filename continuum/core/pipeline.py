@@ -77,6 +77,12 @@ class Pipeline:
         self._ids = ids or RequestIds()
         self.observer: RequestObserver = observer or NoObserver()
 
+    def reconfigure(self, authenticator: Authenticator, table: Routes) -> None:
+        """Serve another configuration's keys and routes (a config reload): both at once,
+        between two steps of the loop. Requests already running keep their route."""
+        self._authenticator = authenticator
+        self.table = table
+
     async def authenticate(self, credential: str | None) -> Principal:
         return await self._authenticator.authenticate(credential)
 

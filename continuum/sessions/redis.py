@@ -138,9 +138,11 @@ class RedisSessionStore:
         *,
         prefix: str = "continuum:s:",
         outbox: RedisOutbox | None = None,
+        owns_client: bool = False,
     ):
         self.timings = timings or Timings()
         self._client = client
+        self._owns_client = owns_client  # close the client with the store
         self._prefix = prefix
         self._wakeups = Wakeups(client)
         t = self.timings
@@ -333,3 +335,5 @@ class RedisSessionStore:
 
     async def aclose(self) -> None:
         await self._wakeups.aclose()
+        if self._owns_client:
+            await self._client.aclose()
