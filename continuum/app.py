@@ -6,11 +6,12 @@ file fails the start instead of half-configuring the server.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
+from starlette.routing import Route
 
 from continuum import __version__
 from continuum.auth.store import KeyStore
@@ -18,6 +19,7 @@ from continuum.auth.validator import load_validator
 from continuum.config.reload import Reloader
 from continuum.config.served import CONFIG_FILES, assemble, key_chain, read_config
 from continuum.core.clock import Clock, SystemClock
+from continuum.core.context import Principal
 from continuum.core.ids import RequestIds
 from continuum.core.pipeline import Pipeline
 from continuum.core.ports import Limiter
@@ -45,6 +47,11 @@ from continuum.doors.ws import simple as ws_simple
 from continuum.files import DatabaseFileStore, DirectoryFileStore, FileStore
 from continuum.gateway import Gateway
 from continuum.limits.memory import MemoryLimiter
+from continuum.observability.access import AccessLog
+from continuum.observability.exposition import MetricsEndpoint
+from continuum.observability.metrics import Metrics
+from continuum.observability.observer import GatewayObserver
+from continuum.observability.redaction import Redactor
 from continuum.providers import registry
 from continuum.providers.base import Provider
 from continuum.responses.store import ResponseStore
@@ -146,6 +153,20 @@ def _rebuild(gateway: Gateway, keys: KeyStore, limiter: Limiter, clock: Clock) -
     return rebuild
 
 
+def _secrets(settings: Settings, entries: Iterable[tuple[str, Principal]]) -> list[str]:
+    """Every credential the gateway knows, for the logs to remove wherever it appears:
+    the keys of users.yml, the admin and internal keys, and provider keys in the
+    environment (``*_KEY``, ``*_TOKEN``, ``*_SECRET``)."""
+    found = [token for token, _ in entries]
+    found += [k for k in (settings.admin_key, settings.internal_key, settings.metrics_key) if k]
+    found += [
+        value
+        for name, value in settings.environ.items()
+        if name.upper().endswith(("_KEY", "_TOKEN", "_SECRET")) and value
+    ]
+    return found
+
+
 def build_gateway(
     settings: Settings,
     clock: Clock | None = None,
@@ -171,6 +192,9 @@ def build_gateway(
     ledger = BatchingLedger(
         usage_store, journal=journal, dead_letter=settings.data_dir / "usage-rejected.jsonl"
     )
+    redactor = Redactor(_secrets(settings, files.users), log_prompts=settings.log_prompts)
+    metrics = Metrics(multiprocess_dir=settings.metrics_dir)
+    observer = GatewayObserver(metrics, AccessLog(redactor, enabled=settings.access_log))
     authenticator = key_chain(files, keys, clock)
     pipeline = Pipeline(
         authenticator=authenticator,
@@ -181,10 +205,12 @@ def build_gateway(
             health=Health(
                 settings.cooldown_failures, settings.cooldown_seconds, clock=clock.monotonic
             ),
+            observer=observer,
         ),
         limiter=limiter,
         ledger=ledger,
         ids=RequestIds(),
+        observer=observer,
     )
     served = assemble(
         files,
@@ -211,6 +237,8 @@ def build_gateway(
         responses=ResponseStore(database),
         simple=served.simple,
         clock=clock,
+        metrics=metrics,
+        redactor=redactor,
         sessions=sessions,
         callbacks=callbacks,
     )
@@ -265,6 +293,10 @@ def create_app(
     app.include_router(simple_routes.router)
     app.include_router(ws_chat.router)
     app.include_router(ws_simple.router)
+    # Prometheus' text format, not part of the API: left out of /openapi.json on purpose
+    # (docs/operations.md). The endpoint checks its own key or the client's address.
+    metrics = MetricsEndpoint(gateway.metrics, key=gateway.settings.metrics_key)
+    app.router.routes.append(Route("/metrics", metrics, methods=["GET", "HEAD"]))
     for prefix in simple_routes.PATHS:
         app.error_shapes.add(prefix, simple_routes.render_error)
     app.error_shapes.add(agent_runtime.PATH, agent_runtime.render_error)  # longest prefix wins

@@ -24,6 +24,8 @@ from continuum.core.pipeline import Pipeline
 from continuum.core.ports import Limiter
 from continuum.dialects.simple.service import SimpleApi
 from continuum.files.store import FileStore
+from continuum.observability.metrics import Metrics
+from continuum.observability.redaction import Redactor
 from continuum.providers.base import Provider
 from continuum.responses.store import ResponseStore
 from continuum.sessions import MemorySessionStore, SessionStore
@@ -57,6 +59,9 @@ class Gateway:
     responses: ResponseStore
     simple: SimpleApi = field(default_factory=lambda: SimpleApi(None))  # seed 001's prompt API
     clock: Clock = field(default_factory=SystemClock)  # the one the services were built with
+    # The Prometheus series (GET /metrics) and what logs must never show (the keys).
+    metrics: Metrics = field(default_factory=Metrics)
+    redactor: Redactor = field(default_factory=Redactor)
     # Durable stream sessions (seeds 002, 003) and the worker posting their callbacks
     # (None without a webhook secret: nothing to sign them with).
     sessions: SessionStore = field(default_factory=MemorySessionStore)
@@ -74,6 +79,15 @@ class Gateway:
         await self.database.migrate()
         await self.files.start()  # after the tables exist: it sweeps dead uploads
         await self.ledger.start()  # writes what dead processes journaled, then runs
+        ledger = self.ledger
+        self.metrics.watch_ledger(
+            lambda: ledger.backlog,  # read at each scrape, never per request
+            lambda: ledger.write_failures,
+            lambda: ledger.dropped,
+            lambda: ledger.rejected,
+            lambda: ledger.journal_failures,
+        )
+        await self.metrics.start()
         if self.callbacks is not None:
             self.callbacks.start()  # picks up deliveries a dead process left due
         if self.reloader is not None and self.settings.config_watch:
@@ -89,6 +103,7 @@ class Gateway:
         added to, until the gateway closes).
         """
         self.providers.update(providers)  # the router reads this same mapping
+        self.redactor.learn(token for token, _ in served.files.users)  # new keys stay out of logs
         self.pipeline.reconfigure(served.authenticator, served.table)
         self.agents = served.agents
         self.simple = served.simple
@@ -102,6 +117,7 @@ class Gateway:
             await self.callbacks.stop()  # an unfinished delivery stays leased, then retried
         await self.sessions.aclose()
         await self.ledger.close()  # flush: a clean shutdown loses no usage record
+        await self.metrics.aclose()  # after the ledger: its last counts are published
         for provider in self.providers.values():
             await provider.aclose()
         await self.limiter.aclose()

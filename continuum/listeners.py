@@ -48,17 +48,6 @@ class GatewayServer(uvicorn.Server):
         await super().shutdown(sockets)
 
 
-def log_to_stderr(level: str) -> None:
-    """Continuum's own log lines (a config reload's among them) on stderr beside uvicorn's,
-    at the serving level, when nothing else has configured logging in this process."""
-    root = logging.getLogger()
-    if not root.handlers:
-        handler = logging.StreamHandler()
-        handler.setFormatter(logging.Formatter("%(levelname)s:     %(name)s: %(message)s"))
-        root.addHandler(handler)
-    logging.getLogger("continuum").setLevel(level.upper())
-
-
 class ForwardingSupervisor(Multiprocess):
     """uvicorn's worker supervisor, forwarding SIGHUP to every worker.
 
@@ -135,13 +124,13 @@ def app_from_env() -> FastAPI:
     """The app factory of each worker process (``uvicorn --factory``): the HTTP app of a
     gateway built from the environment, with the TCP door running in its lifespan."""
     from continuum.app import build_gateway, create_app
+    from continuum.observability.serving import start_logging
 
     # A SIGHUP the supervisor forwards before the gateway listens for it must not end the
     # worker (its default action); the lifespan below installs the reload.
     signal.signal(signal.SIGHUP, signal.SIG_IGN)
-    settings = Settings.from_env()
-    log_to_stderr(settings.log_level)
-    gateway = build_gateway(settings)
+    gateway = build_gateway(Settings.from_env())
+    start_logging(gateway)  # each worker is a process of its own
     app = create_app(gateway=gateway)
     http_lifespan = app.router.lifespan_context
 

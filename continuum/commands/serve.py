@@ -87,7 +87,8 @@ def serve_command(args: argparse.Namespace) -> int:
 
     from continuum.app import build_gateway
     from continuum.doors.http.server import server_options
-    from continuum.listeners import ForwardingSupervisor, check_tcp_port, log_to_stderr
+    from continuum.listeners import ForwardingSupervisor, check_tcp_port
+    from continuum.observability import serving
 
     settings = Settings.from_env(
         host=args.host,
@@ -100,9 +101,9 @@ def serve_command(args: argparse.Namespace) -> int:
     if args.reload and settings.workers > 1:
         print("continuum serve: --reload runs one process; drop --workers", file=sys.stderr)
         return USAGE
-    log_to_stderr(settings.log_level)
     os.umask(0o077)  # what the gateway and its libraries write under the data dir is private
     gateway = build_gateway(settings)  # validates everything before binding
+    serving.start_logging(gateway)  # JSON or text lines, redacted with the gateway's keys
     print(_banner(settings, gateway.sample_key), flush=True)
     options: dict[str, Any] = dict(
         host=settings.host,
@@ -113,6 +114,7 @@ def serve_command(args: argparse.Namespace) -> int:
         server_header=False,
         **server_options(settings),  # slow clients: header deadline, connection cap
         ws_max_size=settings.max_body_bytes,  # a bigger WebSocket message is refused unread (1009)
+        **serving.UVICORN_LOGGING,
     )
     factory = "continuum.listeners:app_from_env"
     if args.reload:
@@ -133,6 +135,7 @@ def serve_command(args: argparse.Namespace) -> int:
         # Workers are separate processes: each builds its own gateway from the environment,
         # and its app's lifespan runs it.
         _export(settings)
+        os.environ.update(serving.worker_environment(settings))  # metrics that add up
         check_tcp_port(settings)  # each worker listens on it too (SO_REUSEPORT)
         config = uvicorn.Config(factory, factory=True, workers=settings.workers, **options)
         ForwardingSupervisor(config, sockets=[config.bind_socket()]).run()
