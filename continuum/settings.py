@@ -16,6 +16,8 @@ DEFAULT_MAX_FILE = 512 * 1024 * 1024  # OpenAI's own cap on one uploaded file
 LOG_LEVELS = ("debug", "info", "warning", "error", "critical")
 ANONYMOUS_RATE_LIMIT = "20/minute, 20000 tokens/hour"  # per anonymous user_id (or address)
 WS_MAX_BUFFERED = 1024 * 1024
+# prometheus-client's own variable, which it reads at import (continuum serve --workers sets it).
+METRICS_DIR = "PROMETHEUS_MULTIPROC_DIR"
 # Seed 003's example value for GATEWAY__INTERNAL_API_KEY: known to everyone, so refused.
 DEFAULT_INTERNAL_KEY = "change-me-internal-key"
 INTERNAL_KEY, SEED_INTERNAL_KEY = "CONTINUUM_INTERNAL_KEY", "GATEWAY__INTERNAL_API_KEY"
@@ -74,6 +76,16 @@ def _limits(env: Mapping[str, str], key: str, default: str) -> tuple[RateLimit, 
         raise ConfigError(
             "environment", key, str(error), f"set {key} to limits like '{default}'"
         ) from None
+
+
+def _choice(env: Mapping[str, str], key: str, choices: tuple[str, ...]) -> str:
+    """One of ``choices`` (any case); the first when unset."""
+    raw = env.get(key, "").strip().lower() or choices[0]
+    if raw not in choices:
+        raise ConfigError(
+            "environment", key, f"{raw!r} is unknown", f"use one of {', '.join(choices)}"
+        )
+    return raw
 
 
 def _flag(env: Mapping[str, str], key: str) -> bool:
@@ -267,6 +279,17 @@ class Settings:
     # the seed's published default key.
     internal_key: str | None = None
     dev_mode: bool = False
+    # Operating it (docs/operations.md): /metrics, the log's format and what it may show.
+    metrics_key: str | None = None  # /metrics needs it as a bearer token; else loopback only
+    log_format: str = "auto"  # json | text | auto (text on a terminal, JSON otherwise)
+    log_prompts: bool = False  # let conversation content into logs (credentials never)
+    access_log: bool = True  # one line per request on the continuum.access logger
+    # Set by `continuum serve --workers N` for its workers: prometheus-client's shared
+    # directory, where every worker's series are summed (PROMETHEUS_MULTIPROC_DIR).
+    metrics_dir: Path | None = None
+    # Reload the config directory when a file changes (SIGHUP always reloads it).
+    config_watch: bool = False
+    config_watch_interval: float = 1.0  # seconds between two looks at the files
     tcp: TcpSettings = field(default_factory=TcpSettings)
     sessions: SessionSettings = field(default_factory=SessionSettings)
     environ: Mapping[str, str] = field(default_factory=dict, repr=False)
@@ -332,6 +355,15 @@ class Settings:
             max_file_bytes=_int(env, "CONTINUUM_MAX_FILE_BYTES", DEFAULT_MAX_FILE, 1, 1 << 40),
             internal_key=env.get(INTERNAL_KEY) or env.get(SEED_INTERNAL_KEY) or None,
             dev_mode=_flag(env, "CONTINUUM_DEV_MODE") or _flag(env, "DEV_MODE"),
+            metrics_key=env.get("CONTINUUM_METRICS_KEY") or None,
+            log_format=_choice(env, "CONTINUUM_LOG_FORMAT", ("auto", "json", "text")),
+            log_prompts=_flag(env, "CONTINUUM_LOG_PROMPTS"),
+            access_log=_flag(env, "CONTINUUM_ACCESS_LOG")
+            if env.get("CONTINUUM_ACCESS_LOG")
+            else True,
+            metrics_dir=Path(env[METRICS_DIR]) if env.get(METRICS_DIR) else None,
+            config_watch=_flag(env, "CONTINUUM_CONFIG_WATCH"),
+            config_watch_interval=_seconds(env, "CONTINUUM_CONFIG_WATCH_INTERVAL", 1.0, 0.05, 3600),
             tcp=TcpSettings.from_env(env),
             sessions=SessionSettings.from_env(env),
             environ=env,

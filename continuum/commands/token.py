@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from continuum.auth.jwt import mint_init_token
+from continuum.commands.exits import EPILOG
 from continuum.errors import ConfigError
 from continuum.settings import SessionSettings
 
@@ -47,6 +48,8 @@ def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type
         description="Mint a JWT that POST /init-stream accepts as its n8nToken: HS256 with "
         "CONTINUUM_JWT_SECRET (or JWT_SECRET), or signed with a private key whose public "
         "half the gateway has (CONTINUUM_JWT_PUBLIC_KEY).",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     token.add_argument("--ttl", type=float, default=3600.0, help="seconds it is valid (3600)")
     token.add_argument(

@@ -194,15 +194,22 @@ class SocketDoor:
     query, client, the app) for the handlers.
     """
 
-    def __init__(self, handle: Handler, render: RenderError):
+    def __init__(self, handle: Handler, render: RenderError, door: str = "ws"):
         self.handle = handle
         self.render = render
+        self.door = door  # its name in the websocket_connections gauge
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if (await receive())["type"] != "websocket.connect":
             return  # gone before the handshake
         await send({"type": "websocket.accept"})
-        await serve_socket(WebSocket(scope, receive, send), receive, send, self.handle, self.render)
+        websocket = WebSocket(scope, receive, send)
+        metrics = gateway_of(websocket).metrics
+        metrics.websocket_opened(self.door)
+        try:
+            await serve_socket(websocket, receive, send, self.handle, self.render)
+        finally:
+            metrics.websocket_closed(self.door)
 
 
 async def serve_socket(
