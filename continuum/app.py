@@ -27,12 +27,14 @@ from continuum.doors.http import (
     admin,
     agent_runtime,
     anthropic,
+    callbacks_admin,
     completions,
     console,
     errors,
     health,
     openapi,
     responses,
+    streams,
     usage,
     validate,
 )
@@ -63,6 +65,7 @@ from continuum.sessions.callbacks.sender import Sender
 from continuum.sessions.callbacks.signing import Signer
 from continuum.sessions.callbacks.sql import SqlOutbox
 from continuum.sessions.callbacks.worker import DeliveryWorker
+from continuum.sessions.callbacks.worker import RetryPolicy as CallbackRetries
 from continuum.settings import Settings
 from continuum.store.database import Database, database_url
 from continuum.usage.journal import Journal
@@ -92,7 +95,9 @@ def _limiter(settings: Settings, clock: Clock) -> Limiter:
 
         from continuum.limits.redis import RedisLimiter
 
-        return RedisLimiter(Redis.from_url(settings.redis_url))
+        return RedisLimiter(
+            Redis.from_url(settings.redis_url), prefix=f"{settings.redis_prefix}rl:"
+        )
     return MemoryLimiter(clock=clock.monotonic)
 
 
@@ -113,8 +118,11 @@ def _sessions(
         from continuum.sessions.redis import RedisSessionStore
 
         client = Redis.from_url(settings.redis_url)
-        outbox = RedisOutbox(client)
-        store = RedisSessionStore(client, timings, outbox=outbox, owns_client=True)
+        prefix = settings.redis_prefix
+        outbox = RedisOutbox(client, prefix=f"{prefix}cb:")
+        store = RedisSessionStore(
+            client, timings, prefix=f"{prefix}s:", outbox=outbox, owns_client=True
+        )
     else:
         outbox = SqlOutbox(database)
         store = MemorySessionStore(timings, clock=clock.time, outbox=outbox)
@@ -123,7 +131,8 @@ def _sessions(
     sender = Sender(
         Signer(s.webhook_secret), timeout=s.callback_timeout, allow_private=s.callback_allow_private
     )
-    return store, DeliveryWorker(outbox, sender)
+    policy = CallbackRetries(delays=s.callback_retry_delays) if s.callback_retry_delays else None
+    return store, DeliveryWorker(outbox, sender, policy=policy)
 
 
 def _rebuild(gateway: Gateway, keys: KeyStore, limiter: Limiter, clock: Clock) -> Callable[[], str]:
@@ -241,6 +250,7 @@ def build_gateway(
         redactor=redactor,
         sessions=sessions,
         callbacks=callbacks,
+        stream_callers=files.callers(),
     )
     watched = settings.config_dir
     gateway.reloader = Reloader(
@@ -286,6 +296,7 @@ def create_app(
     app.include_router(limit_routes.router)
     app.include_router(usage.router)
     app.include_router(admin.router)
+    app.include_router(callbacks_admin.router)
     app.include_router(validate.router)
     app.include_router(console.router)
     # Before the prompt API: /agent/message/stream is not an agent named "message".
@@ -293,6 +304,7 @@ def create_app(
     app.include_router(simple_routes.router)
     app.include_router(ws_chat.router)
     app.include_router(ws_simple.router)
+    app.include_router(streams.router)
     # Prometheus' text format, not part of the API: left out of /openapi.json on purpose
     # (docs/operations.md). The endpoint checks its own key or the client's address.
     metrics = MetricsEndpoint(gateway.metrics, key=gateway.settings.metrics_key)
@@ -300,10 +312,13 @@ def create_app(
     for prefix in simple_routes.PATHS:
         app.error_shapes.add(prefix, simple_routes.render_error)
     app.error_shapes.add(agent_runtime.PATH, agent_runtime.render_error)  # longest prefix wins
-    if gateway.settings.cors_origins:
+    origins = gateway.settings.cors_origins or (("*",) if gateway.settings.dev_mode else ())
+    if origins:
+        # Browser pages (seed 002's EventSource and /init-stream, the console) on other
+        # origins; dev mode lets any origin in.
         app.add_middleware(
             CORSMiddleware,
-            allow_origins=list(gateway.settings.cors_origins),
+            allow_origins=list(origins),
             allow_methods=["*"],
             allow_headers=["*"],
         )

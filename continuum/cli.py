@@ -25,7 +25,7 @@ COMMANDS = (
     "usage",
     "db",
     "chat",
-    # "token",  # the stream-session JWT helper registers here (continuum/commands/token.py)
+    "token",
 )
 
 

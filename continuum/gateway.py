@@ -20,6 +20,7 @@ from continuum.auth.store import KeyStore
 from continuum.auth.validator import Validator
 from continuum.config.reload import Reloader
 from continuum.core.clock import Clock, SystemClock
+from continuum.core.context import Principal
 from continuum.core.pipeline import Pipeline
 from continuum.core.ports import Limiter
 from continuum.dialects.simple.service import SimpleApi
@@ -31,6 +32,7 @@ from continuum.responses.store import ResponseStore
 from continuum.sessions import MemorySessionStore, SessionStore
 from continuum.sessions.callbacks.worker import DeliveryWorker
 from continuum.sessions.generation import Generations
+from continuum.sessions.streams import StreamSessions
 from continuum.settings import Settings
 from continuum.store.database import Database
 from continuum.usage.ledger import BatchingLedger
@@ -67,13 +69,30 @@ class Gateway:
     sessions: SessionStore = field(default_factory=MemorySessionStore)
     callbacks: DeliveryWorker | None = None
     generations: Generations = field(init=False, repr=False)  # sessions generated here
+    # users.yml's principals by name: an init token's ``sub`` may name one (docs/sessions.md).
+    stream_callers: dict[str, Principal] = field(default_factory=dict, repr=False)
+    streams: StreamSessions = field(init=False, repr=False)  # /init-stream, /stream/{id}
     # Reloads the config directory (SIGHUP, CONTINUUM_CONFIG_WATCH); set by build_gateway.
     reloader: Reloader | None = None
     _entered: int = field(default=0, repr=False)
 
     def __post_init__(self) -> None:
         wake = self.callbacks.wake if self.callbacks is not None else None
-        self.generations = Generations(self.sessions, wake=wake)
+        self.generations = Generations(
+            self.sessions,
+            wake=wake,
+            opened=self.metrics.session_opened,
+            closed=self.metrics.session_closed,
+        )
+        self.streams = StreamSessions(
+            self.settings.sessions,
+            self.pipeline,
+            self.sessions,
+            self.generations,
+            self.stream_callers,
+            default_model=lambda: self.simple.model,
+            callbacks=self.callbacks is not None,
+        )
 
     async def start(self) -> None:
         await self.database.migrate()
@@ -105,6 +124,8 @@ class Gateway:
         self.providers.update(providers)  # the router reads this same mapping
         self.redactor.learn(token for token, _ in served.files.users)  # new keys stay out of logs
         self.pipeline.reconfigure(served.authenticator, served.table)
+        self.stream_callers.clear()  # the dict StreamSessions reads: updated in place
+        self.stream_callers.update(served.files.callers())
         self.agents = served.agents
         self.simple = served.simple
         self.sample_key = served.files.sample_key

@@ -53,6 +53,21 @@ def _seconds(env: Mapping[str, str], key: str, default: float, low: float, high:
     return value
 
 
+def _delays(env: Mapping[str, str], key: str) -> tuple[float, ...] | None:
+    raw = env.get(key, "").strip()
+    if not raw:
+        return None
+    try:
+        delays = tuple(float(part) for part in raw.split(","))
+    except ValueError:
+        delays = ()
+    if not delays or len(delays) > 50 or not all(0 < d <= 7 * 86400 for d in delays):
+        raise ConfigError(
+            "environment", key, f"{raw!r} is not a list of delays", "use seconds like '5,300,1800'"
+        )
+    return delays
+
+
 def _limits(env: Mapping[str, str], key: str, default: str) -> tuple[RateLimit, ...]:
     raw = env.get(key) or default
     try:
@@ -149,6 +164,8 @@ class SessionSettings:
     webhook_secret: str | None = None  # whsec_… (Standard Webhooks): signs the callbacks
     callback_allow_private: bool = False  # let resumeUrl reach loopback/private addresses
     callback_timeout: float = 15.0  # one delivery attempt
+    # Waits after each failed attempt (None: Svix's 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h).
+    callback_retry_delays: tuple[float, ...] | None = None
     public_url: str | None = None  # base of streamUrl; else taken from the request
     model: str | None = None  # the sessions' default model (else the gateway's default)
     max_tokens: int = 4096  # /init-stream's default max_tokens (seed 002)
@@ -159,7 +176,8 @@ class SessionSettings:
     heartbeat: float = 15.0  # SSE comment on an idle stream
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str]) -> SessionSettings:
+    def from_env(cls, env: Mapping[str, str] | None = None) -> SessionSettings:
+        env = os.environ if env is None else env
         public_key = env.get("CONTINUUM_JWT_PUBLIC_KEY") or None
         if public_key and not public_key.lstrip().startswith("-----"):
             path = Path(public_key)
@@ -178,6 +196,7 @@ class SessionSettings:
             or None,
             callback_allow_private=_flag(env, "CONTINUUM_CALLBACK_ALLOW_PRIVATE"),
             callback_timeout=_seconds(env, "CONTINUUM_CALLBACK_TIMEOUT", 15.0, 0.1, 600),
+            callback_retry_delays=_delays(env, "CONTINUUM_CALLBACK_RETRY_DELAYS"),
             public_url=(env.get("CONTINUUM_PUBLIC_URL") or "").rstrip("/") or None,
             model=env.get("CONTINUUM_SESSION_MODEL") or None,
             max_tokens=_int(env, "CONTINUUM_SESSION_MAX_TOKENS", 4096, 1, 1_000_000),
@@ -231,6 +250,7 @@ class Settings:
     cooldown_seconds: float = 30.0
     # Shared state for several replicas (used when set).
     redis_url: str | None = None
+    redis_prefix: str = "continuum:"  # every key (and channel) name starts with it
     database_url: str | None = None
     database_schema: str | None = None  # PostgreSQL schema to keep Continuum's tables in
     admin_key: str | None = None
@@ -299,13 +319,18 @@ class Settings:
             workers=_int(env, "CONTINUUM_WORKERS", 1, 1, 64),
             max_body_bytes=_int(env, "CONTINUUM_MAX_BODY_BYTES", DEFAULT_MAX_BODY, 1024, 1 << 30),
             cors_origins=tuple(
-                o.strip() for o in env.get("CONTINUUM_CORS_ORIGINS", "").split(",") if o.strip()
+                o.strip()
+                for o in env.get(
+                    _named(env, "CONTINUUM_CORS_ORIGINS", "ALLOWED_ORIGINS"), ""
+                ).split(",")
+                if o.strip()
             ),
             prefix_routing=_flag(env, "CONTINUUM_PREFIX_ROUTING"),
             retries=_int(env, "CONTINUUM_RETRIES", 1, 0, 10),
             cooldown_failures=_int(env, "CONTINUUM_COOLDOWN_FAILURES", 3, 1, 1000),
             cooldown_seconds=_int(env, "CONTINUUM_COOLDOWN_SECONDS", 30, 0, 86400),
             redis_url=env.get("CONTINUUM_REDIS_URL") or None,
+            redis_prefix=env.get("CONTINUUM_REDIS_PREFIX") or "continuum:",
             database_url=env.get("CONTINUUM_DATABASE_URL") or None,
             database_schema=env.get("CONTINUUM_DATABASE_SCHEMA") or None,
             admin_key=env.get("CONTINUUM_ADMIN_KEY") or None,

@@ -64,6 +64,11 @@ class ConfigFiles:
     def table(self) -> RoutingTable:
         return RoutingTable(self.routes, self.prefix_rules)
 
+    def callers(self) -> dict[str, Principal]:
+        """The users' principals by id, which an init token's ``sub`` may name
+        (docs/sessions.md); never the admin."""
+        return {principal.id: principal for _, principal in self.users if principal is not ADMIN}
+
     def providers(self) -> set[str]:
         """The provider types its routes use."""
         used = {d.provider for route in self.routes for d in route.deployments}
