@@ -3,9 +3,10 @@
     .venv/bin/python -m bench.fuzz [--seconds 120] [--seed N]
 
 Starts ``continuum serve`` (the local models; a ``users.yml`` admin user whose key
-every request carries), then runs ``st run`` with positive and negative generation over
-every operation (examples, coverage, fuzzing and stateful phases) until ``--seconds``
-are spent, the chat route's ``model`` pinned to served ids (``bench/schemathesis_hooks.py``).
+every request carries; stream sessions and callbacks configured), then runs ``st run``
+with positive and negative generation over every operation (examples, coverage, fuzzing
+and stateful phases) until ``--seconds`` are spent, the chat route's ``model`` pinned to
+served ids (``bench/schemathesis_hooks.py``).
 Checks: ``not_a_server_error`` (no 5xx from the gateway itself) and
 ``status_code_conformance`` (every status is one the route documents). Exits with
 ``st``'s status; ``tests/e2e/test_fuzz.py`` runs it for a few seconds.
@@ -37,7 +38,13 @@ def fuzz(
             f'users:\n  - {{token: "{KEY}", name: fuzz, permissions: "*", admin: true}}\n'
         )
         args = ("--config-dir", str(config), "--data-dir", str(config / "data"))
-        with gateway_process(*args) as gateway:
+        # Streams and their callbacks configured, so their routes are fuzzed as they serve
+        # (without the secrets they only answer 503 not_configured).
+        secrets = {
+            "CONTINUUM_JWT_SECRET": "fuzz-jwt-secret-" + "0" * 48,
+            "CONTINUUM_WEBHOOK_SECRET": "whsec_" + "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=",
+        }
+        with gateway_process(*args, env=secrets) as gateway:
             command = [
                 str(Path(sys.executable).parent / "st"),
                 "run",

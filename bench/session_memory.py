@@ -137,7 +137,7 @@ def main(sessions: int, tokens: int, held_clients: int, redis: str | None) -> No
         (config / "users.yml").write_text(USERS)
         (config / "models.yml").write_text(MODELS)
         prefix = f"bench:{uuid.uuid4().hex[:8]}:"
-        env = {"CONTINUUM_LOG_LEVEL": "warning", "CONTINUUM_SESSION_REDIS_PREFIX": prefix}
+        env = {"CONTINUUM_LOG_LEVEL": "warning", "CONTINUUM_REDIS_PREFIX": prefix}
         if redis:
             env["CONTINUUM_REDIS_URL"] = redis
         backend = "redis" if redis else "memory"

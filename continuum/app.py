@@ -6,41 +6,36 @@ file fails the start instead of half-configuring the server.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterable, Mapping
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from contextlib import asynccontextmanager
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
+from starlette.routing import Route
 
 from continuum import __version__
-from continuum.agents import Agent, AgentService, load_agents
-from continuum.auth import sample
-from continuum.auth.admin import ADMIN
-from continuum.auth.chain import KeyChain
-from continuum.auth.keys import StaticKeys
 from continuum.auth.store import KeyStore
 from continuum.auth.validator import load_validator
-from continuum.config.models import default_routes, load_default_model, load_models
-from continuum.config.users import load_users
+from continuum.config.reload import Reloader
+from continuum.config.served import CONFIG_FILES, assemble, key_chain, read_config
 from continuum.core.clock import Clock, SystemClock
 from continuum.core.context import Principal
 from continuum.core.ids import RequestIds
 from continuum.core.pipeline import Pipeline
 from continuum.core.ports import Limiter
-from continuum.core.routes import ModelRoute
-from continuum.dialects.simple.service import SimpleApi
 from continuum.doors.http import (
     admin,
     agent_runtime,
     anthropic,
+    callbacks_admin,
     completions,
     console,
     errors,
     health,
     openapi,
     responses,
+    streams,
     usage,
     validate,
 )
@@ -53,22 +48,26 @@ from continuum.doors.http.openai import routes as openai_routes
 from continuum.doors.ws import chat as ws_chat
 from continuum.doors.ws import sessions as ws_sessions
 from continuum.doors.ws import simple as ws_simple
-from continuum.errors import ConfigError, ModelNotFound
 from continuum.files import DatabaseFileStore, DirectoryFileStore, FileStore
 from continuum.gateway import Gateway
 from continuum.limits.memory import MemoryLimiter
+from continuum.observability.access import AccessLog
+from continuum.observability.exposition import MetricsEndpoint
+from continuum.observability.metrics import Metrics
+from continuum.observability.observer import GatewayObserver
+from continuum.observability.redaction import Redactor
 from continuum.providers import registry
 from continuum.providers.base import Provider
 from continuum.responses.store import ResponseStore
 from continuum.routing.health import Health
 from continuum.routing.router import RetryPolicy, Router
-from continuum.routing.table import RoutingTable
 from continuum.sessions import MemorySessionStore, SessionStore, Timings
 from continuum.sessions.callbacks.model import Outbox
 from continuum.sessions.callbacks.sender import Sender
 from continuum.sessions.callbacks.signing import Signer
 from continuum.sessions.callbacks.sql import SqlOutbox
 from continuum.sessions.callbacks.worker import DeliveryWorker
+from continuum.sessions.callbacks.worker import RetryPolicy as CallbackRetries
 from continuum.settings import Settings
 from continuum.store.database import Database, database_url
 from continuum.usage.journal import Journal
@@ -99,7 +98,7 @@ def _limiter(settings: Settings, clock: Clock) -> Limiter:
         # Imported only when used: redis-py costs idle memory a single process never needs.
         from continuum.limits.redis import RedisLimiter
 
-        return RedisLimiter(_redis(settings))
+        return RedisLimiter(_redis(settings), prefix=f"{settings.redis_prefix}rl:")
     return MemoryLimiter(clock=clock.monotonic)
 
 
@@ -133,9 +132,10 @@ def _sessions(
         from continuum.sessions.redis import RedisSessionStore
 
         client = _redis(settings)
-        outbox = RedisOutbox(client, prefix=f"{s.redis_prefix}cb:")
+        prefix = settings.redis_prefix
+        outbox = RedisOutbox(client, prefix=f"{prefix}cb:")
         store = RedisSessionStore(
-            client, timings, prefix=f"{s.redis_prefix}s:", outbox=outbox, owns_client=True
+            client, timings, prefix=f"{prefix}s:", outbox=outbox, owns_client=True
         )
     else:
         outbox = SqlOutbox(database)
@@ -145,105 +145,49 @@ def _sessions(
     sender = Sender(
         Signer(s.webhook_secret), timeout=s.callback_timeout, allow_private=s.callback_allow_private
     )
-    return store, DeliveryWorker(outbox, sender)
+    policy = CallbackRetries(delays=s.callback_retry_delays) if s.callback_retry_delays else None
+    return store, DeliveryWorker(outbox, sender, policy=policy)
 
 
-def _routes(settings: Settings, extra: Iterable[str]) -> list[ModelRoute]:
-    path = settings.config_dir / "models.yml" if settings.config_dir else None
-    if path is not None and path.exists():
-        return load_models(path, [*registry.BUILTIN, *extra])
-    return default_routes()
+def _rebuild(gateway: Gateway, keys: KeyStore, limiter: Limiter, clock: Clock) -> Callable[[], str]:
+    """What a reload runs: the config directory read and built beside the running gateway,
+    then swapped in whole (``ConfigError`` before anything changed on a bad file)."""
+    settings = gateway.settings
 
-
-def _admin(settings: Settings, entries: list[tuple[str, Principal]]) -> list[tuple[str, Principal]]:
-    if not settings.admin_key:
-        return entries
-    if any(token == settings.admin_key for token, _ in entries):
-        raise ConfigError(
-            "environment",
-            "CONTINUUM_ADMIN_KEY",
-            "is also the token of a user in users.yml",
-            "give the admin key a value of its own",
+    def rebuild() -> str:
+        files = read_config(settings, gateway.providers, clock)
+        table = files.table()
+        served = assemble(
+            files,
+            settings,
+            table=table,
+            authenticator=key_chain(files, keys, clock),
+            pipeline=gateway.pipeline,
+            limiter=limiter,
         )
-    return [*entries, (settings.admin_key, ADMIN)]
-
-
-def _keys(settings: Settings) -> tuple[list[tuple[str, Principal]], str | None]:
-    path = settings.config_dir / "users.yml" if settings.config_dir else None
-    if path is not None and path.exists():
-        users = load_users(path)
-        return _admin(settings, [(user.token, user.principal()) for user in users]), None
-    if settings.admin_key:
-        return _admin(settings, []), None  # keys are made through the admin API
-    if settings.config_dir is not None and not settings.config_dir.is_dir():
-        raise ConfigError(
-            str(settings.config_dir),
-            "(directory)",
-            "does not exist",
-            "create it or point CONTINUUM_CONFIG_DIR / --config-dir at an existing one",
+        # Last, once everything validated: new provider types the routes now use.
+        added = registry.build(files.providers() - gateway.providers.keys(), settings)
+        gateway.reconfigure(served, added)
+        return (
+            f"{len(files.routes)} models, {len(files.users)} static keys, "
+            f"{len(files.agents)} agents"
         )
-    key = sample.sample_key(settings.data_dir)
-    if not settings.is_loopback:
-        raise ConfigError(
-            "users.yml",
-            "(missing)",
-            f"refusing to bind {', '.join(settings.public_hosts)} with the sample credential",
-            "configure users.yml in the config dir, or bind 127.0.0.1",
-        )
-    return [(key, sample.PRINCIPAL)], key
+
+    return rebuild
 
 
-def _simple_api(settings: Settings, table: RoutingTable, agents: AgentService) -> SimpleApi:
-    """Seed 001's prompt API: its default model (checked now), whom it admits keyless, and
-    the agents its ``/agent/{name}`` routes run."""
-    path = settings.config_dir / "models.yml" if settings.config_dir else None
-    model, where, key = settings.default_model, "environment", "CONTINUUM_DEFAULT_MODEL"
-    if model is None and path is not None and path.exists():
-        model, where, key = load_default_model(path), str(path), "default_model"
-    if model is None:
-        model = "local-text" if "local-text" in table else None
-    else:
-        try:
-            table.get(model)
-        except ModelNotFound:
-            raise ConfigError(
-                where, key, f"names no model ('{model}')", "use a routed model id"
-            ) from None
-    if not settings.simple_anonymous:
-        return SimpleApi(model, agents=agents.stream)
-    if model is None:
-        raise ConfigError(
-            "environment",
-            "CONTINUUM_SIMPLE_ANONYMOUS",
-            "admits callers without a key to /model, but no default model is configured",
-            "set default_model in models.yml or CONTINUUM_DEFAULT_MODEL",
-        )
-    guest = Principal(
-        id="anonymous",
-        name="Anonymous",
-        permissions=frozenset({model}),
-        limits=settings.simple_anonymous_limits,
-        anonymous=True,
-    )
-    return SimpleApi(model, guest, agents.stream)
-
-
-def _agents(
-    settings: Settings, table: RoutingTable, pipeline: Pipeline, limiter: Limiter, clock: Clock
-) -> AgentService:
-    """``agents.yml`` checked against the routes, its agents routed as ``agent/<name>``."""
-    path = settings.config_dir / "agents.yml" if settings.config_dir else None
-    agents: Mapping[str, Agent] = {}
-    if path is not None and path.exists():
-
-        def now() -> datetime:  # the `now` tool follows the gateway's clock
-            return datetime.fromtimestamp(clock.time(), UTC)
-
-        agents = load_agents(path, models=table, clock=now).agents
-    service = AgentService(agents, pipeline, limiter)
-    for route in service.routes():
-        table.add(route)
-    return service
+def _secrets(settings: Settings, entries: Iterable[tuple[str, Principal]]) -> list[str]:
+    """Every credential the gateway knows, for the logs to remove wherever it appears:
+    the keys of users.yml, the admin and internal keys, and provider keys in the
+    environment (``*_KEY``, ``*_TOKEN``, ``*_SECRET``)."""
+    found = [token for token, _ in entries]
+    found += [k for k in (settings.admin_key, settings.internal_key, settings.metrics_key) if k]
+    found += [
+        value
+        for name, value in settings.environ.items()
+        if name.upper().endswith(("_KEY", "_TOKEN", "_SECRET")) and value
+    ]
+    return found
 
 
 def build_gateway(
@@ -259,12 +203,9 @@ def build_gateway(
     """
     clock = clock or SystemClock()
     extra = dict(providers or {})
-    rules = registry.prefix_rules() if settings.prefix_routing else []
-    table = RoutingTable([*_routes(settings, extra), *registry.env_routes(settings)], rules)
-    entries, sample_key = _keys(settings)
-    used = {d.provider for route in table.routes() for d in route.deployments}
-    used |= {rule.provider for rule in rules}
-    serving = {**registry.build(used - extra.keys(), settings), **extra}
+    files = read_config(settings, extra, clock)
+    table = files.table()
+    serving = {**registry.build(files.providers() - extra.keys(), settings), **extra}
     limiter = _limiter(settings, clock)
     validator = load_validator(settings.user_validator)
     database = open_database(settings)
@@ -274,8 +215,12 @@ def build_gateway(
     ledger = BatchingLedger(
         usage_store, journal=journal, dead_letter=settings.data_dir / "usage-rejected.jsonl"
     )
+    redactor = Redactor(_secrets(settings, files.users), log_prompts=settings.log_prompts)
+    metrics = Metrics(multiprocess_dir=settings.metrics_dir)
+    observer = GatewayObserver(metrics, AccessLog(redactor, enabled=settings.access_log))
+    authenticator = key_chain(files, keys, clock)
     pipeline = Pipeline(
-        authenticator=KeyChain(StaticKeys(entries), keys, clock=clock),
+        authenticator=authenticator,
         table=table,
         router=Router(
             serving,
@@ -283,18 +228,27 @@ def build_gateway(
             health=Health(
                 settings.cooldown_failures, settings.cooldown_seconds, clock=clock.monotonic
             ),
+            observer=observer,
         ),
         limiter=limiter,
         ledger=ledger,
         ids=RequestIds(),
+        observer=observer,
     )
-    agents = _agents(settings, table, pipeline, limiter, clock)
+    served = assemble(
+        files,
+        settings,
+        table=table,
+        authenticator=authenticator,
+        pipeline=pipeline,
+        limiter=limiter,
+    )
     sessions, callbacks = _sessions(settings, database, clock)
-    return Gateway(
+    gateway = Gateway(
         settings,
         pipeline,
         serving,
-        sample_key,
+        files.sample_key,
         limiter,
         database,
         ledger,
@@ -302,13 +256,23 @@ def build_gateway(
         keys,
         validator,
         files=_file_store(settings, database),
-        agents=agents,
+        agents=served.agents,
         responses=ResponseStore(database),
-        simple=_simple_api(settings, table, agents),
+        simple=served.simple,
         clock=clock,
+        metrics=metrics,
+        redactor=redactor,
         sessions=sessions,
         callbacks=callbacks,
+        stream_callers=files.callers(),
     )
+    watched = settings.config_dir
+    gateway.reloader = Reloader(
+        _rebuild(gateway, keys, limiter, clock),
+        tuple(watched / name for name in CONFIG_FILES) if watched is not None else (),
+        settings.config_watch_interval,
+    )
+    return gateway
 
 
 def create_app(
@@ -346,6 +310,7 @@ def create_app(
     app.include_router(limit_routes.router)
     app.include_router(usage.router)
     app.include_router(admin.router)
+    app.include_router(callbacks_admin.router)
     app.include_router(validate.router)
     app.include_router(console.router)
     # Before the prompt API: /agent/message/stream is not an agent named "message".
@@ -354,13 +319,21 @@ def create_app(
     app.include_router(ws_chat.router)
     app.include_router(ws_simple.router)
     app.include_router(ws_sessions.router)
+    app.include_router(streams.router)
+    # Prometheus' text format, not part of the API: left out of /openapi.json on purpose
+    # (docs/operations.md). The endpoint checks its own key or the client's address.
+    metrics = MetricsEndpoint(gateway.metrics, key=gateway.settings.metrics_key)
+    app.router.routes.append(Route("/metrics", metrics, methods=["GET", "HEAD"]))
     for prefix in simple_routes.PATHS:
         app.error_shapes.add(prefix, simple_routes.render_error)
     app.error_shapes.add(agent_runtime.PATH, agent_runtime.render_error)  # longest prefix wins
-    if gateway.settings.cors_origins:
+    origins = gateway.settings.cors_origins or (("*",) if gateway.settings.dev_mode else ())
+    if origins:
+        # Browser pages (seed 002's EventSource and /init-stream, the console) on other
+        # origins; dev mode lets any origin in.
         app.add_middleware(
             CORSMiddleware,
-            allow_origins=list(gateway.settings.cors_origins),
+            allow_origins=list(origins),
             allow_methods=["*"],
             allow_headers=["*"],
         )

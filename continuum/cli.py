@@ -1,146 +1,65 @@
-"""The ``continuum`` command: ``continuum serve`` runs the gateway."""
+"""The ``continuum`` command: it assembles the subcommands of ``continuum/commands``.
+
+Each subcommand lives in its own module there, with a ``register(commands)`` that adds its
+parser and sets ``handler`` (its arguments -> an exit status, ``commands/exits.py``).
+Adding one is adding its module name to ``COMMANDS``.
+"""
 
 from __future__ import annotations
 
 import argparse
-import asyncio
-import os
-import signal
+import importlib
 import sys
 from collections.abc import Sequence
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
 
 from continuum import __version__
-from continuum.admin_cli import add_commands, run
-from continuum.commands import chat
-from continuum.errors import ConfigError, InvalidRequest
-from continuum.settings import Settings
+from continuum.commands.exits import EPILOG, FAILED, INTERRUPTED, USAGE
+from continuum.errors import ConfigError, ContinuumError, InvalidRequest
 
-if TYPE_CHECKING:
-    from continuum.gateway import Gateway
-
-
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="continuum", description="The universal AI gateway.")
-    parser.add_argument("--version", action="version", version=f"continuum {__version__}")
-    commands = parser.add_subparsers(dest="command", required=True)
-    serve = commands.add_parser("serve", help="run the gateway")
-    serve.add_argument("--host", help="address to bind (CONTINUUM_HOST, default 127.0.0.1)")
-    serve.add_argument("--port", type=int, help="port (CONTINUUM_PORT, default 8080)")
-    serve.add_argument("--config-dir", type=Path, help="directory with models.yml/users.yml")
-    serve.add_argument("--data-dir", type=Path, help="state directory (default ./data)")
-    serve.add_argument("--workers", type=int, help="worker processes (default 1)")
-    serve.add_argument("--log-level", help="debug, info, warning, error")
-    serve.add_argument("--access-log", action="store_true", help="log every request")
-    add_commands(commands)
-    chat.register(commands)
-    return parser
+# The subcommands, in `continuum --help` order: modules of continuum.commands.
+COMMANDS = (
+    "serve",
+    "config",
+    "models",
+    "keys",
+    "usage",
+    "db",
+    "chat",
+    "token",
+)
 
 
-def _banner(settings: Settings, key: str | None) -> str:
-    base = f"http://{settings.host}:{settings.port}"
-    lines = [f"Continuum {__version__} serving on {base} (docs: {base}/docs)"]
-    if settings.tcp.enabled:
-        lines.append(f"TCP protocol on tcp://{settings.tcp_host}:{settings.tcp.port}")
-    if key is not None:
-        lines += [
-            f"Sample credential (stored in {settings.data_dir / 'sample-key'}): {key}",
-            "Try it:",
-            f"  curl {base}/v1/chat/completions -H 'Authorization: Bearer {key}' "
-            "-H 'Content-Type: application/json' "
-            '-d \'{"model": "local-text", "messages": [{"role": "user", "content": "Hello!"}]}\'',
-            f"  continuum chat --url {base} --key {key} 'Hello!'",
-        ]
-    return "\n".join(lines)
-
-
-def serve(args: argparse.Namespace) -> int:
-    import uvicorn
-
-    from continuum.app import build_gateway
-    from continuum.doors.http.server import server_options
-    from continuum.listeners import check_tcp_port
-
-    settings = Settings.from_env(
-        host=args.host,
-        port=args.port,
-        config_dir=args.config_dir,
-        data_dir=args.data_dir,
-        workers=args.workers,
-        log_level=args.log_level,
+def parser() -> argparse.ArgumentParser:
+    root = argparse.ArgumentParser(
+        prog="continuum",
+        description="The universal AI gateway.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    os.umask(0o077)  # what the gateway and its libraries write under the data dir is private
-    gateway = build_gateway(settings)  # validates everything before binding
-    print(_banner(settings, gateway.sample_key), flush=True)
-    options: dict[str, Any] = dict(
-        host=settings.host,
-        port=settings.port,
-        log_level=settings.log_level,
-        loop="uvloop",
-        access_log=args.access_log,
-        server_header=False,
-        **server_options(settings),  # slow clients: header deadline, connection cap
-        ws_max_size=settings.max_body_bytes,  # a bigger WebSocket message is refused unread (1009)
-    )
-    if settings.workers > 1:
-        # Workers are separate processes: each builds its own gateway from the environment,
-        # and its app's lifespan runs it.
-        os.environ.update(
-            {
-                "CONTINUUM_HOST": settings.host,
-                "CONTINUUM_PORT": str(settings.port),
-                "CONTINUUM_DATA_DIR": str(settings.data_dir),
-                "CONTINUUM_LOG_LEVEL": settings.log_level,
-            }
-        )
-        if settings.config_dir is not None:
-            os.environ["CONTINUUM_CONFIG_DIR"] = str(settings.config_dir)
-        check_tcp_port(settings)  # each worker listens on it too (SO_REUSEPORT)
-        uvicorn.run(
-            "continuum.listeners:app_from_env", factory=True, workers=settings.workers, **options
-        )
-        return 0
-    config = uvicorn.Config(create_app_for(gateway), **options)
-    with asyncio.Runner(loop_factory=config.get_loop_factory()) as runner:
-        runner.run(_serve(gateway, config))
-    return 0
-
-
-def create_app_for(gateway: Gateway) -> Any:
-    from continuum.app import create_app
-
-    return create_app(gateway=gateway)
-
-
-async def _serve(gateway: Gateway, config: Any) -> None:
-    """One process: the CLI runs the gateway once and hands it to every listener (HTTP,
-    and TCP when enabled); on a signal both drain, then the gateway closes.
-
-    Uvicorn re-raises the signal that stopped it once it has shut down; a handler of
-    ours receives it, so the gateway still closes (and flushes the ledger) after.
-    """
-    from continuum.doors.tcp.door import TcpDoor
-    from continuum.listeners import GatewayServer
-
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, lambda number, frame: None)
-    async with gateway, TcpDoor(gateway) as tcp:
-        await GatewayServer(config, doors=(tcp,)).serve()
+    root.add_argument("--version", action="version", version=f"continuum {__version__}")
+    commands = root.add_subparsers(dest="command", required=True)
+    for name in COMMANDS:
+        importlib.import_module(f"continuum.commands.{name}").register(commands)
+    return root
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    """Run ``continuum``; returns the exit status (``commands/exits.py``)."""
+    args = parser().parse_args(argv)  # a usage error exits with 2 here
     try:
-        if args.command == "serve":
-            return serve(args)
-        if hasattr(args, "handler"):  # commands that register themselves (continuum/commands)
-            return int(args.handler(args))
-        return run(args)
+        return int(args.handler(args))
     except ConfigError as error:
         print(f"continuum: configuration error: {error}", file=sys.stderr)
-        return 2
+        return USAGE
     except (ValueError, InvalidRequest) as error:  # e.g. a bad rate limit or key name
         print(f"continuum: {error}", file=sys.stderr)
-        return 2
-    return 1
+        return USAGE
+    except ContinuumError as error:  # e.g. the database is unavailable
+        print(f"continuum: {error}", file=sys.stderr)
+        return FAILED
+    except KeyboardInterrupt:
+        print(file=sys.stderr)
+        return INTERRUPTED
+    except Exception as error:  # noqa: BLE001 - the outermost boundary: a message, exit 1
+        print(f"continuum: {type(error).__name__}: {error}", file=sys.stderr)
+        return FAILED

@@ -26,6 +26,7 @@ once (the OpenAI error object in ``continuum.dialects.openai.errors``).
     │   ├── UpstreamTimeout              504 (retryable)
     │   └── UpstreamRejected             502 (not retryable: the upstream refused us)
     ├── StateUnavailable                 503 (Redis/database unreachable; fail closed)
+    ├── NotConfigured                    503 not_configured (a feature needs a setting)
     └── ConfigError                      raised at start-up only, never on a request
 """
 
@@ -177,6 +178,14 @@ class StateUnavailable(ContinuumError):
 
     status = 503
     code = "state_unavailable"
+
+
+class NotConfigured(ContinuumError):
+    """A request needs a feature the operator has not configured (say, stream sessions
+    without a JWT secret); the message names the setting."""
+
+    status = 503
+    code = "not_configured"
 
 
 class ConfigError(ContinuumError):

@@ -16,6 +16,8 @@ DEFAULT_MAX_FILE = 512 * 1024 * 1024  # OpenAI's own cap on one uploaded file
 LOG_LEVELS = ("debug", "info", "warning", "error", "critical")
 ANONYMOUS_RATE_LIMIT = "20/minute, 20000 tokens/hour"  # per anonymous user_id (or address)
 WS_MAX_BUFFERED = 1024 * 1024
+# prometheus-client's own variable, which it reads at import (continuum serve --workers sets it).
+METRICS_DIR = "PROMETHEUS_MULTIPROC_DIR"
 # Seed 003's example value for GATEWAY__INTERNAL_API_KEY: known to everyone, so refused.
 DEFAULT_INTERNAL_KEY = "change-me-internal-key"
 INTERNAL_KEY, SEED_INTERNAL_KEY = "CONTINUUM_INTERNAL_KEY", "GATEWAY__INTERNAL_API_KEY"
@@ -51,6 +53,21 @@ def _seconds(env: Mapping[str, str], key: str, default: float, low: float, high:
     return value
 
 
+def _delays(env: Mapping[str, str], key: str) -> tuple[float, ...] | None:
+    raw = env.get(key, "").strip()
+    if not raw:
+        return None
+    try:
+        delays = tuple(float(part) for part in raw.split(","))
+    except ValueError:
+        delays = ()
+    if not delays or len(delays) > 50 or not all(0 < d <= 7 * 86400 for d in delays):
+        raise ConfigError(
+            "environment", key, f"{raw!r} is not a list of delays", "use seconds like '5,300,1800'"
+        )
+    return delays
+
+
 def _limits(env: Mapping[str, str], key: str, default: str) -> tuple[RateLimit, ...]:
     raw = env.get(key) or default
     try:
@@ -59,6 +76,16 @@ def _limits(env: Mapping[str, str], key: str, default: str) -> tuple[RateLimit, 
         raise ConfigError(
             "environment", key, str(error), f"set {key} to limits like '{default}'"
         ) from None
+
+
+def _choice(env: Mapping[str, str], key: str, choices: tuple[str, ...]) -> str:
+    """One of ``choices`` (any case); the first when unset."""
+    raw = env.get(key, "").strip().lower() or choices[0]
+    if raw not in choices:
+        raise ConfigError(
+            "environment", key, f"{raw!r} is unknown", f"use one of {', '.join(choices)}"
+        )
+    return raw
 
 
 def _flag(env: Mapping[str, str], key: str) -> bool:
@@ -137,6 +164,8 @@ class SessionSettings:
     webhook_secret: str | None = None  # whsec_… (Standard Webhooks): signs the callbacks
     callback_allow_private: bool = False  # let resumeUrl reach loopback/private addresses
     callback_timeout: float = 15.0  # one delivery attempt
+    # Waits after each failed attempt (None: Svix's 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h).
+    callback_retry_delays: tuple[float, ...] | None = None
     public_url: str | None = None  # base of streamUrl; else taken from the request
     model: str | None = None  # the sessions' default model (else the gateway's default)
     max_tokens: int = 4096  # /init-stream's default max_tokens (seed 002)
@@ -145,10 +174,10 @@ class SessionSettings:
     start_at_init: bool = False  # generate at /init-stream instead of at first attach
     access_token_ttl: float = 300.0  # the streamUrl's access_token
     heartbeat: float = 15.0  # SSE comment on an idle stream
-    redis_prefix: str = "continuum:"  # sessions' and callbacks' Redis keys start with it
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str]) -> SessionSettings:
+    def from_env(cls, env: Mapping[str, str] | None = None) -> SessionSettings:
+        env = os.environ if env is None else env
         public_key = env.get("CONTINUUM_JWT_PUBLIC_KEY") or None
         if public_key and not public_key.lstrip().startswith("-----"):
             path = Path(public_key)
@@ -167,6 +196,7 @@ class SessionSettings:
             or None,
             callback_allow_private=_flag(env, "CONTINUUM_CALLBACK_ALLOW_PRIVATE"),
             callback_timeout=_seconds(env, "CONTINUUM_CALLBACK_TIMEOUT", 15.0, 0.1, 600),
+            callback_retry_delays=_delays(env, "CONTINUUM_CALLBACK_RETRY_DELAYS"),
             public_url=(env.get("CONTINUUM_PUBLIC_URL") or "").rstrip("/") or None,
             model=env.get("CONTINUUM_SESSION_MODEL") or None,
             max_tokens=_int(env, "CONTINUUM_SESSION_MAX_TOKENS", 4096, 1, 1_000_000),
@@ -175,7 +205,6 @@ class SessionSettings:
             start_at_init=_flag(env, "CONTINUUM_SESSION_START_AT_INIT"),
             access_token_ttl=_seconds(env, "CONTINUUM_STREAM_TOKEN_TTL", 300.0, 5, 86400),
             heartbeat=_seconds(env, "CONTINUUM_STREAM_HEARTBEAT", 15.0, 0.05, 300),
-            redis_prefix=env.get("CONTINUUM_SESSION_REDIS_PREFIX") or "continuum:",
         )
 
 
@@ -222,6 +251,7 @@ class Settings:
     # Shared state for several replicas (used when set).
     redis_url: str | None = None
     redis_max_connections: int = 256  # per client (limits, sessions); more commands wait
+    redis_prefix: str = "continuum:"  # every key (and channel) name starts with it
     database_url: str | None = None
     database_schema: str | None = None  # PostgreSQL schema to keep Continuum's tables in
     admin_key: str | None = None
@@ -250,6 +280,17 @@ class Settings:
     # the seed's published default key.
     internal_key: str | None = None
     dev_mode: bool = False
+    # Operating it (docs/operations.md): /metrics, the log's format and what it may show.
+    metrics_key: str | None = None  # /metrics needs it as a bearer token; else loopback only
+    log_format: str = "auto"  # json | text | auto (text on a terminal, JSON otherwise)
+    log_prompts: bool = False  # let conversation content into logs (credentials never)
+    access_log: bool = True  # one line per request on the continuum.access logger
+    # Set by `continuum serve --workers N` for its workers: prometheus-client's shared
+    # directory, where every worker's series are summed (PROMETHEUS_MULTIPROC_DIR).
+    metrics_dir: Path | None = None
+    # Reload the config directory when a file changes (SIGHUP always reloads it).
+    config_watch: bool = False
+    config_watch_interval: float = 1.0  # seconds between two looks at the files
     tcp: TcpSettings = field(default_factory=TcpSettings)
     sessions: SessionSettings = field(default_factory=SessionSettings)
     environ: Mapping[str, str] = field(default_factory=dict, repr=False)
@@ -279,7 +320,11 @@ class Settings:
             workers=_int(env, "CONTINUUM_WORKERS", 1, 1, 64),
             max_body_bytes=_int(env, "CONTINUUM_MAX_BODY_BYTES", DEFAULT_MAX_BODY, 1024, 1 << 30),
             cors_origins=tuple(
-                o.strip() for o in env.get("CONTINUUM_CORS_ORIGINS", "").split(",") if o.strip()
+                o.strip()
+                for o in env.get(
+                    _named(env, "CONTINUUM_CORS_ORIGINS", "ALLOWED_ORIGINS"), ""
+                ).split(",")
+                if o.strip()
             ),
             prefix_routing=_flag(env, "CONTINUUM_PREFIX_ROUTING"),
             retries=_int(env, "CONTINUUM_RETRIES", 1, 0, 10),
@@ -287,6 +332,7 @@ class Settings:
             cooldown_seconds=_int(env, "CONTINUUM_COOLDOWN_SECONDS", 30, 0, 86400),
             redis_url=env.get("CONTINUUM_REDIS_URL") or None,
             redis_max_connections=_int(env, "CONTINUUM_REDIS_MAX_CONNECTIONS", 256, 1, 100_000),
+            redis_prefix=env.get("CONTINUUM_REDIS_PREFIX") or "continuum:",
             database_url=env.get("CONTINUUM_DATABASE_URL") or None,
             database_schema=env.get("CONTINUUM_DATABASE_SCHEMA") or None,
             admin_key=env.get("CONTINUUM_ADMIN_KEY") or None,
@@ -311,6 +357,15 @@ class Settings:
             max_file_bytes=_int(env, "CONTINUUM_MAX_FILE_BYTES", DEFAULT_MAX_FILE, 1, 1 << 40),
             internal_key=env.get(INTERNAL_KEY) or env.get(SEED_INTERNAL_KEY) or None,
             dev_mode=_flag(env, "CONTINUUM_DEV_MODE") or _flag(env, "DEV_MODE"),
+            metrics_key=env.get("CONTINUUM_METRICS_KEY") or None,
+            log_format=_choice(env, "CONTINUUM_LOG_FORMAT", ("auto", "json", "text")),
+            log_prompts=_flag(env, "CONTINUUM_LOG_PROMPTS"),
+            access_log=_flag(env, "CONTINUUM_ACCESS_LOG")
+            if env.get("CONTINUUM_ACCESS_LOG")
+            else True,
+            metrics_dir=Path(env[METRICS_DIR]) if env.get(METRICS_DIR) else None,
+            config_watch=_flag(env, "CONTINUUM_CONFIG_WATCH"),
+            config_watch_interval=_seconds(env, "CONTINUUM_CONFIG_WATCH_INTERVAL", 1.0, 0.05, 3600),
             tcp=TcpSettings.from_env(env),
             sessions=SessionSettings.from_env(env),
             environ=env,

@@ -18,11 +18,11 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from continuum.commands.chat_doors import ChatDoor, ChatFailed, open_door
+from continuum.commands.exits import FAILED, INTERRUPTED, OK, USAGE
 from continuum.settings import ChatClientSettings
 
 DEFAULT_URL = "http://127.0.0.1:8080"
 FALLBACK_MODEL = "local-text"
-OK, FAILED, USAGE, INTERRUPTED = 0, 1, 2, 130
 
 EPILOG = """\
 doors (by the URL's scheme):

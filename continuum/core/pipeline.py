@@ -19,7 +19,16 @@ from continuum.core.context import Principal, RequestContext
 from continuum.core.embedding import EmbeddingRequest, Embeddings, estimate_embedding_tokens
 from continuum.core.events import ErrorEvent, Event, TextDelta, ToolCallDelta, Usage
 from continuum.core.ids import RequestIds
-from continuum.core.ports import Authenticator, Ledger, Limiter, Router, Routes, UsageRecord
+from continuum.core.ports import (
+    Authenticator,
+    Ledger,
+    Limiter,
+    NoObserver,
+    RequestObserver,
+    Router,
+    Routes,
+    UsageRecord,
+)
 from continuum.core.public import public
 from continuum.core.routes import Deployment, ModelRoute
 from continuum.core.types import ChatRequest
@@ -58,6 +67,7 @@ class Pipeline:
         limiter: Limiter,
         ledger: Ledger,
         ids: RequestIds | None = None,
+        observer: RequestObserver | None = None,
     ):
         self._authenticator = authenticator
         self.table = table
@@ -65,6 +75,13 @@ class Pipeline:
         self._limiter = limiter
         self._ledger = ledger
         self._ids = ids or RequestIds()
+        self.observer: RequestObserver = observer or NoObserver()
+
+    def reconfigure(self, authenticator: Authenticator, table: Routes) -> None:
+        """Serve another configuration's keys and routes (a config reload): both at once,
+        between two steps of the loop. Requests already running keep their route."""
+        self._authenticator = authenticator
+        self.table = table
 
     async def authenticate(self, credential: str | None) -> Principal:
         return await self._authenticator.authenticate(credential)
@@ -135,7 +152,11 @@ class Pipeline:
         ``serve``\ s in process (an agent) is authorized here and then handed over: each
         model call it makes comes back through ``chat`` and is limited and recorded.
         """
-        route = self.authorize(ctx.principal, request.model)
+        try:
+            route = self.authorize(ctx.principal, request.model)
+        except ContinuumError as refused:  # observed (metrics, access log), not in the ledger
+            self.observer.request_settled(self._usage(ctx, request.model, refused))
+            raise
         if route.serve is not None:
             served = route.serve(ctx, request)
             try:
@@ -149,6 +170,9 @@ class Pipeline:
         ttft: float | None = None
         deltas = 0
         status, error_code = 200, None
+        streamed = request.stream
+        if streamed:
+            self.observer.stream_opened(ctx.door)
         try:
             async with self._limiter.reserve(ctx, estimate_tokens(request)) as reservation:
                 try:
@@ -182,13 +206,19 @@ class Pipeline:
             log.exception("request %s: unexpected failure", ctx.request_id)
             raise InternalError("The server had an error while processing your request.") from error
         finally:
+            if streamed:
+                self.observer.stream_closed(ctx.door)
             self._record(ctx, request.model, served_by, usage, ttft, status, error_code)
 
     async def embed(self, ctx: RequestContext, request: EmbeddingRequest) -> Embeddings:
         """The vectors of one embeddings request, with the chat's steps: authorize the
         model, reserve the request and an estimate of its tokens, route (retries and
         fallback), settle with the tokens the model counted, record one usage line."""
-        route = self.authorize(ctx.principal, request.model)
+        try:
+            route = self.authorize(ctx.principal, request.model)
+        except ContinuumError as refused:
+            self.observer.request_settled(self._usage(ctx, request.model, refused))
+            raise
         served_by: list[Deployment] = []
         usage: Usage | None = None
         status, error_code = 200, None
@@ -228,20 +258,36 @@ class Pipeline:
         status: int,
         error_code: str | None,
     ) -> None:
-        self._ledger.record(
-            UsageRecord(
-                request_id=ctx.request_id,
-                user_id=ctx.subject,
-                key_id=ctx.principal.key_id,
-                model=model,
-                deployment=served_by[0].name if served_by else None,
-                prompt_tokens=usage.prompt_tokens if usage else 0,
-                completion_tokens=usage.completion_tokens if usage else 0,
-                latency_ms=(time.perf_counter() - ctx.started) * 1000,
-                ttft_ms=ttft * 1000 if ttft is not None else None,
-                status=status,
-                error_code=error_code,
-                created=time.time(),
-                door=ctx.door,
-            )
+        record = self._entry(ctx, model, served_by, usage, ttft, status, error_code)
+        self._ledger.record(record)
+        self.observer.request_settled(record)
+
+    def _usage(self, ctx: RequestContext, model: str, error: ContinuumError) -> UsageRecord:
+        """The record of a request refused before it was routed (observed, not ledgered)."""
+        return self._entry(ctx, model, [], None, None, error.status, error.code)
+
+    def _entry(
+        self,
+        ctx: RequestContext,
+        model: str,
+        served_by: list[Deployment],
+        usage: Usage | None,
+        ttft: float | None,
+        status: int,
+        error_code: str | None,
+    ) -> UsageRecord:
+        return UsageRecord(
+            request_id=ctx.request_id,
+            user_id=ctx.subject,
+            key_id=ctx.principal.key_id,
+            model=model,
+            deployment=served_by[0].name if served_by else None,
+            prompt_tokens=usage.prompt_tokens if usage else 0,
+            completion_tokens=usage.completion_tokens if usage else 0,
+            latency_ms=(time.perf_counter() - ctx.started) * 1000,
+            ttft_ms=ttft * 1000 if ttft is not None else None,
+            status=status,
+            error_code=error_code,
+            created=time.time(),
+            door=ctx.door,
         )

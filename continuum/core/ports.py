@@ -107,3 +107,70 @@ class Router(Protocol):
         """The vectors from the first deployment that answers, with the same retries and
         fallbacks as chats; ``attempt`` gets that deployment."""
         ...
+
+
+class RequestObserver(Protocol):
+    """Told about every request the pipeline serves: metrics and the access log.
+
+    Called on the hot path, so an implementation must only add numbers or queue a line
+    (a few microseconds); it never raises and never awaits.
+    """
+
+    def stream_opened(self, door: str) -> None:
+        """A streamed answer began (one more open stream on ``door``)."""
+        ...
+
+    def stream_closed(self, door: str) -> None:
+        """A streamed answer ended, whichever way."""
+        ...
+
+    def request_settled(self, record: UsageRecord) -> None:
+        """A request ended, whatever its status, as the usage ledger records it (also
+        told of requests refused before a model was chosen, which the ledger does not
+        keep: an unknown model, a 404)."""
+        ...
+
+
+class RouterObserver(Protocol):
+    """Told what the router does with upstreams: failures, retries, fallbacks, cooldowns."""
+
+    def upstream_failed(self, deployment: str, code: str) -> None:
+        """An attempt at ``deployment`` failed with the error ``code``."""
+        ...
+
+    def upstream_retried(self, deployment: str) -> None:
+        """``deployment`` is tried again for the same request."""
+        ...
+
+    def fell_back(self, model: str, from_deployment: str, to_deployment: str) -> None:
+        """A request of ``model`` moves to another deployment after failures."""
+        ...
+
+    def cooled_down(self, deployment: str) -> None:
+        """``deployment`` is taken out of rotation for its cooldown."""
+        ...
+
+
+class NoObserver:
+    """Observes nothing: the default of a pipeline or router built without one."""
+
+    def stream_opened(self, door: str) -> None:
+        pass
+
+    def stream_closed(self, door: str) -> None:
+        pass
+
+    def request_settled(self, record: UsageRecord) -> None:
+        pass
+
+    def upstream_failed(self, deployment: str, code: str) -> None:
+        pass
+
+    def upstream_retried(self, deployment: str) -> None:
+        pass
+
+    def fell_back(self, model: str, from_deployment: str, to_deployment: str) -> None:
+        pass
+
+    def cooled_down(self, deployment: str) -> None:
+        pass

@@ -115,6 +115,7 @@ class Metrics:
         self._levels: dict[tuple[Gauge, _Labels], int] = {}
         self._written: dict[tuple[Gauge, _Labels], int] = {}
         self._backlog: Callable[[], int] | None = None
+        self._tcp: list[Callable[[], int]] = []
         self._ledger_counts: list[tuple[Callable[[], int], Counter, int]] = []
         self._children: dict[tuple[Any, _Labels], Any] = {}
         self._task: asyncio.Task[None] | None = None
@@ -179,13 +180,8 @@ class Metrics:
     def websocket_closed(self, door: str) -> None:
         self._level(self._series.websockets, (door,), -1)
 
-    def tcp_opened(self) -> None:
-        self._level(self._series.tcp, (), 1)
-
-    def tcp_closed(self) -> None:
-        self._level(self._series.tcp, (), -1)
-
     def session_opened(self) -> None:
+        """A stream session started generating (the sessions door calls this)."""
         self._level(self._series.sessions, (), 1)
 
     def session_closed(self) -> None:
@@ -226,6 +222,15 @@ class Metrics:
             if source is not None
         ]
 
+    def watch_tcp(self, connections: Callable[[], int]) -> Callable[[], None]:
+        """Read a TCP listener's open connections at every flush; returns the undo.
+
+        The listener already keeps its connections, so counting them at scrape time
+        costs a connection nothing.
+        """
+        self._tcp.append(connections)
+        return lambda: self._tcp.remove(connections)
+
     def _count(self, counter: Counter, labels: _Labels, amount: float = 1) -> None:
         key = (counter, labels)
         with self._lock:
@@ -261,6 +266,8 @@ class Metrics:
             for (gauge, labels), level in levels.items():
                 child(gauge, labels).set(level)
             self._written.update(levels)
+            if self._tcp:
+                series.tcp.set(sum(count() for count in self._tcp))
             if self._backlog is not None:
                 series.ledger_backlog.set(self._backlog())
             for index, (source, counter, seen) in enumerate(self._ledger_counts):

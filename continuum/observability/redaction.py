@@ -127,15 +127,22 @@ class Redactor:
 
     def __init__(self, secrets: Iterable[str] = (), *, log_prompts: bool = False):
         self.log_prompts = log_prompts
-        literals = sorted({s for s in secrets if len(s) >= 8}, key=len, reverse=True)
+        self._secrets: frozenset[str] = frozenset()
+        self.learn(secrets)
+        self._patterns = re.compile("|".join(_PATTERNS))
+        self._pair = re.compile(_PAIR)
+        self._input = None if log_prompts else re.compile(_INPUT_VALUE)
+
+    def learn(self, secrets: Iterable[str]) -> None:
+        """Remove these values too from now on (a reload's new keys); the old ones stay
+        redacted, since lines about requests made with them may still be written."""
+        self._secrets = self._secrets | {s for s in secrets if len(s) >= 8}
+        literals = sorted(self._secrets, key=len, reverse=True)
         # Literals are found by looking each word of a text up in a set; the few that
         # contain separators cannot be a single word and are searched for directly.
         self._words = frozenset(s for s in literals if _TOKENS.fullmatch(s))
         self._phrases = tuple(s for s in literals if s not in self._words)
         self._literals = re.compile("|".join(re.escape(s) for s in literals)) if literals else None
-        self._patterns = re.compile("|".join(_PATTERNS))
-        self._pair = re.compile(_PAIR)
-        self._input = None if log_prompts else re.compile(_INPUT_VALUE)
 
     def text(self, value: str) -> str:
         """``value`` with every credential (and the inputs pydantic errors quote) redacted."""

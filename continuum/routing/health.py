@@ -39,12 +39,15 @@ class Health:
         state = self._states.get(deployment)
         return state.cooling_until if state else 0.0
 
-    def failed(self, deployment: str) -> None:
+    def failed(self, deployment: str) -> bool:
+        """Count a failure; True when it puts the deployment in cooldown."""
         state = self._states.setdefault(deployment, _State())
         state.failures += 1
         if state.failures >= self.threshold:
             state.cooling_until = self._clock() + self.cooldown
             state.failures = 0
+            return True
+        return False
 
     def succeeded(self, deployment: str) -> None:
         self._states.pop(deployment, None)

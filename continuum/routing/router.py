@@ -17,6 +17,7 @@ from typing import TypeVar
 
 from continuum.core.embedding import NO_EMBEDDINGS, EmbeddingRequest, Embeddings
 from continuum.core.events import ErrorEvent, Event
+from continuum.core.ports import NoObserver, RouterObserver
 from continuum.core.public import public
 from continuum.core.routes import Deployment, ModelRoute
 from continuum.core.types import ChatRequest
@@ -68,8 +69,10 @@ class Router:
         retry: RetryPolicy | None = None,
         health: Health | None = None,
         rng: random.Random | None = None,
+        observer: RouterObserver | None = None,
     ):
         self._providers = providers
+        self._observer: RouterObserver = observer or NoObserver()
         self.retry = retry or RetryPolicy()
         self.health = health or Health()
         self._rng = rng or random.Random()
@@ -207,10 +210,15 @@ class Router:
         retried with backoff, then fall back to the next; others are raised at once."""
         retries = self.retry.retries if route.retries is None else route.retries
         last_error: ContinuumError | None = None
+        observer = self._observer
+        failed: Deployment | None = None
         for deployment in deployments:
+            if failed is not None:
+                observer.fell_back(route.id, failed.name, deployment.name)
             wait = 0.0
             for tries in range(retries + 1):
                 if tries:
+                    observer.upstream_retried(deployment.name)
                     await asyncio.sleep(wait)
                 if deadline is not None and time.monotonic() >= deadline:
                     raise last_error or UpstreamTimeout(
@@ -221,9 +229,12 @@ class Router:
                 except ContinuumError as error:
                     public(error, route, deployment)
                     log.info("%s failed (%s): %s", deployment.name, error.code, error.message)
+                    observer.upstream_failed(deployment.name, error.code)
                     if not error.retryable:
                         raise
-                    self.health.failed(deployment.name)
+                    failed = deployment
+                    if self.health.failed(deployment.name):
+                        observer.cooled_down(deployment.name)
                     last_error = error
                     pause = self._wait(error, tries, deadline)
                     if pause is None:
@@ -273,6 +284,8 @@ class Router:
             yield first
             if ends is None:
                 async for event in events:
+                    if event.__class__ is ErrorEvent:  # a failure after the first event
+                        self._observer.upstream_failed(deployment.name, event.error.code)
                     yield event
                 return
             while True:
@@ -284,8 +297,11 @@ class Router:
                 except TimeoutError:
                     log.warning("%s did not finish in time", deployment.name)
                     message = f"The model '{route.id}' did not finish in time"
+                    self._observer.upstream_failed(deployment.name, UpstreamTimeout.code)
                     yield ErrorEvent(UpstreamTimeout(message))
                     return
+                if event.__class__ is ErrorEvent:
+                    self._observer.upstream_failed(deployment.name, event.error.code)
                 yield event
         finally:
             await events.aclose()

@@ -49,6 +49,10 @@ async def produce(producer: Producer, events: AsyncIterator[Event]) -> None:
             await closing()
 
 
+def _nothing() -> None:
+    return None
+
+
 def _tokens(usage: Usage | None) -> tuple[int, int]:
     return (usage.prompt_tokens, usage.completion_tokens) if usage else (0, 0)
 
@@ -62,10 +66,15 @@ class Generations:
         *,
         replica: str | None = None,
         wake: Callable[[], None] | None = None,
+        opened: Callable[[], None] | None = None,
+        closed: Callable[[], None] | None = None,
     ):
         self.store = store
         self.replica = replica or f"replica-{uuid.uuid4().hex[:12]}"
         self._wake = wake  # the callback worker: a delivery may be due now
+        # The stream_sessions gauge: generations running on this replica.
+        self._opened = opened or _nothing
+        self._closed = closed or _nothing
         self._tasks: set[asyncio.Task[None]] = set()
 
     def __len__(self) -> int:
@@ -82,6 +91,7 @@ class Generations:
         return True
 
     async def _run(self, session_id: str, open_events: Callable[[], AsyncIterator[Event]]) -> None:
+        self._opened()
         try:
             async with Producer(self.store, session_id, self.replica) as producer:
                 await produce(producer, open_events())
@@ -92,6 +102,7 @@ class Generations:
         except Exception:  # a bug: the session ended Failed; keep the server serving
             log.exception("session %s: the generation failed", session_id)
         finally:
+            self._closed()
             if self._wake is not None:
                 self._wake()
 

@@ -47,6 +47,7 @@ def state_errors(what: str) -> Iterator[None]:
 
 
 async def _v1(conn: AsyncConnection) -> None:
+    """The usage ledger and the run-time API keys."""
     await conn.run_sync(
         lambda sync: metadata.create_all(sync, tables=[usage, api_keys], checkfirst=True)
     )
@@ -63,19 +64,19 @@ async def _v2(conn: AsyncConnection) -> None:
 
 
 async def _files(conn: AsyncConnection) -> None:
-    # Uploaded files: their metadata, and their contents when kept in the database.
+    """Uploaded files: their metadata, and their contents when kept in the database."""
     await conn.run_sync(
         lambda sync: metadata.create_all(sync, tables=[files, file_chunks], checkfirst=True)
     )
 
 
 async def _responses(conn: AsyncConnection) -> None:
-    # Stored Responses (continuum/responses), shared by every replica on the database.
+    """Stored Responses (continuum/responses), shared by every replica on the database."""
     await conn.run_sync(lambda sync: metadata.create_all(sync, tables=[responses], checkfirst=True))
 
 
 async def _callbacks(conn: AsyncConnection) -> None:
-    # The completion callback outbox (continuum/sessions/callbacks/sql.py).
+    """The completion callback outbox (continuum/sessions/callbacks/sql.py)."""
     await conn.run_sync(lambda sync: metadata.create_all(sync, tables=[callbacks], checkfirst=True))
 
 
@@ -102,6 +103,13 @@ MIGRATIONS: list[Callable[[AsyncConnection], Awaitable[None]]] = [
     _callbacks,
     _usage_entry,
 ]
+
+
+def describe(step: Callable[..., object]) -> str:
+    """A migration's one-line description: the first line of its docstring."""
+    return (step.__doc__ or step.__name__).strip().splitlines()[0]
+
+
 # Tries of one migration step when replicas race to apply it (Database._racing).
 _RACE_TRIES = 3
 
@@ -138,15 +146,21 @@ class Database:
     def is_sqlite(self) -> bool:
         return self.url.startswith("sqlite")
 
-    async def migrate(self) -> int:
+    async def migrate(self, progress: Callable[[int, str, bool], None] | None = None) -> int:
         """Apply the missing migrations; returns the schema version now in place.
 
-        Safe when several workers or replicas start on a new database at once (see
-        ``_racing``).
+        ``progress(number, description, applied)`` is called after each step: ``applied``
+        is False for a step that was already in place. Safe when several workers or
+        replicas start on a new database at once (see ``_racing``).
         """
         await self._racing(self._prepare)
         for number, step in enumerate(MIGRATIONS, start=1):
-            await self._racing(functools.partial(self._apply, number=number, step=step))
+            applied: list[int] = []
+            await self._racing(
+                functools.partial(self._apply, number=number, step=step, applied=applied)
+            )
+            if progress is not None:
+                progress(number, describe(step), bool(applied))
         return len(MIGRATIONS)
 
     async def _prepare(self, conn: AsyncConnection) -> None:
@@ -156,7 +170,11 @@ class Database:
 
     @staticmethod
     async def _apply(
-        conn: AsyncConnection, *, number: int, step: Callable[[AsyncConnection], Awaitable[None]]
+        conn: AsyncConnection,
+        *,
+        number: int,
+        step: Callable[[AsyncConnection], Awaitable[None]],
+        applied: list[int],
     ) -> None:
         done = await conn.scalar(
             select(schema_version.c.version).where(schema_version.c.version == number)
@@ -164,6 +182,7 @@ class Database:
         if done is None:
             await step(conn)
             await conn.execute(insert(schema_version).values(version=number, applied=time.time()))
+            applied.append(number)
 
     async def _racing(self, work: Callable[[AsyncConnection], Awaitable[None]]) -> None:
         """Run ``work`` in a transaction, again if it lost a race.

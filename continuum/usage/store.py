@@ -123,8 +123,22 @@ class UsageStore:
             async with self._db.engine.connect() as conn:
                 return int(await conn.scalar(select(func.count()).select_from(usage)) or 0)
 
-    async def totals(self, user_id: str | None) -> list[Total]:
-        """Totals per user, UTC day and model; of one user unless ``user_id`` is ``None``."""
+    async def days(self, user_id: str | None = None, since: str | None = None) -> list[str]:
+        """The UTC days (``YYYY-MM-DD``) with usage, from ``since`` on, in order."""
+        query = select(usage.c.day).distinct().order_by(usage.c.day)
+        if user_id is not None:
+            query = query.where(usage.c.user_id == user_id)
+        if since is not None:
+            query = query.where(usage.c.day >= since)
+        with state_errors("the usage ledger"):
+            async with self._db.engine.connect() as conn:
+                return [str(day) for day in (await conn.execute(query)).scalars()]
+
+    async def totals(
+        self, user_id: str | None, since: str | None = None, until: str | None = None
+    ) -> list[Total]:
+        """Totals per user, UTC day and model; of one user unless ``user_id`` is ``None``;
+        of the days from ``since`` to ``until`` (both included) when given."""
         query = (
             select(
                 usage.c.user_id,
@@ -139,6 +153,10 @@ class UsageStore:
         )
         if user_id is not None:
             query = query.where(usage.c.user_id == user_id)
+        if since is not None:
+            query = query.where(usage.c.day >= since)
+        if until is not None:
+            query = query.where(usage.c.day <= until)
         with state_errors("the usage ledger"):
             async with self._db.engine.connect() as conn:
                 rows = (await conn.execute(query)).all()

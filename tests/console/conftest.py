@@ -51,6 +51,13 @@ models:
     token_delay: 0.02
 """
 
+# Agents are models too (agent/<name>): the playground lists and streams them.
+AGENTS_YML = """
+agents:
+  - name: helper
+    model: local-echo
+"""
+
 # Records CSP violations in the page, before any of its own scripts run.
 WATCH_CSP = """
 window.__cspViolations = [];
@@ -65,6 +72,7 @@ def start_gateway(tmp: Path, **overrides: Any) -> Iterator[Running]:
     config.mkdir()
     (config / "users.yml").write_text(USERS_YML)
     (config / "models.yml").write_text(MODELS_YML)
+    (config / "agents.yml").write_text(AGENTS_YML)
     settings = Settings.from_env(
         {}, config_dir=config, data_dir=tmp / "data", admin_key=ADMIN_KEY, **overrides
     )

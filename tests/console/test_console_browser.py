@@ -59,7 +59,7 @@ def test_log_in_and_stream_an_answer_over_sse(ui: ConsolePage, console_gateway: 
     ui.login(FULL_KEY)
     assert ui.page.text_content("#who-name") == "full"
     models = ui.page.eval_on_selector_all("#chat-model option", "os => os.map(o => o.value)")
-    assert sorted(models) == ["local-echo", "local-slow", "local-text"]
+    assert sorted(models) == ["agent/helper", "local-echo", "local-slow", "local-text"]
     assert ui.page.is_hidden('#tabs a[data-view="keys"]')  # not an admin
 
     question = "Tell me how a gateway streams tokens."
@@ -100,6 +100,22 @@ def test_log_in_and_stream_an_answer_over_sse(ui: ConsolePage, console_gateway: 
     wait_done(ui)
     assert assistant_texts(ui)[1] == "and again"
     ui.screenshot("playground")
+
+
+@pytest.mark.parametrize("door", ["sse", "ws"])
+def test_an_agent_streams_in_the_playground_like_a_model(ui: ConsolePage, door: str) -> None:
+    ui.login(FULL_KEY)
+    ask(ui, "agents are models too", "agent/helper", door)  # its model echoes the question
+    wait_done(ui)
+    assert assistant_texts(ui) == ["agents are models too"]
+    assert int(ui.value("#stat-tokens")) > 0
+    ui.screenshot(f"playground-agent-{door}")
+
+
+def test_a_key_sees_only_the_agents_it_may_use(ui: ConsolePage) -> None:
+    ui.login(ECHO_KEY)  # permitted local-echo only: not the agent that runs on it
+    models = ui.page.eval_on_selector_all("#chat-model option", "os => os.map(o => o.value)")
+    assert models == ["local-echo"]
 
 
 def test_stop_ends_a_stream_early(ui: ConsolePage) -> None:

@@ -20,7 +20,7 @@ from continuum.app import create_app
 from continuum.doors.http.console import STATIC, content_security_policy
 from continuum.settings import Settings
 from tests.conftest import ECHO_KEY, FULL_KEY, NONE_KEY
-from tests.console.conftest import ADMIN_KEY, BOSS_KEY, MODELS_YML, USERS_YML
+from tests.console.conftest import ADMIN_KEY, AGENTS_YML, BOSS_KEY, MODELS_YML, USERS_YML
 
 ROOT = Path(__file__).resolve().parents[2]
 NONE_USERS = f'  - token: "{NONE_KEY}"\n    name: "nobody"\n    permissions: []\n'
@@ -32,6 +32,7 @@ async def client(tmp_path: Path) -> AsyncIterator[httpx.AsyncClient]:
     config.mkdir()
     (config / "users.yml").write_text(USERS_YML + NONE_USERS)
     (config / "models.yml").write_text(MODELS_YML)
+    (config / "agents.yml").write_text(AGENTS_YML)
     settings = Settings.from_env(
         {}, config_dir=config, data_dir=tmp_path / "data", admin_key=ADMIN_KEY
     )
@@ -60,7 +61,14 @@ async def test_every_ui_response_carries_the_policy(client: httpx.AsyncClient) -
         await client.get("/ui/missing.js"),
         await client.get("/ui/api/session"),
         await client.get("/ui/api/session", headers={"authorization": f"Bearer {FULL_KEY}"}),
+        await client.head("/ui/"),
+        await client.post("/ui/"),
+        await client.post("/ui"),
+        await client.delete("/ui/api/session"),
+        await client.options("/ui/index.html"),
     ]
+    assert [r.status_code for r in responses[-5:]] == [200, 405, 405, 405, 405]
+    assert responses[-4].headers["allow"] == "GET, HEAD"
     for response in responses:
         directives = policy(response)
         assert directives["default-src"] == "'self'"
@@ -125,7 +133,7 @@ async def test_session_says_who_a_key_is(client: httpx.AsyncClient) -> None:
         "name": "full",
         "admin": False,
         "admin_key": False,
-        "models": ["local-text", "local-echo", "local-slow"],
+        "models": ["local-text", "local-echo", "local-slow", "agent/helper"],
     }
     assert (await session(ECHO_KEY))["models"] == ["local-echo"]
     assert (await session(NONE_KEY))["models"] == []

@@ -125,14 +125,15 @@ async def test_gauges_follow_opens_and_closes() -> None:
     metrics.stream_opened("openai")
     metrics.stream_opened("openai")
     metrics.websocket_opened("openai-ws")
-    metrics.tcp_opened()
+    tcp = [1]
+    metrics.watch_tcp(lambda: tcp[0])  # the TCP listener's own count, read at scrape time
     metrics.session_opened()
     backlog[0], failures[0] = 42, 2
     with metrics.open_stream("anthropic"):
         during = await scrape(metrics)
     metrics.stream_closed("openai")
     metrics.websocket_closed("openai-ws")
-    metrics.tcp_closed()
+    tcp[0] = 0
     backlog[0], failures[0], dropped[0] = 0, 3, 500
     after = await scrape(metrics)
 

@@ -15,7 +15,7 @@ from continuum.errors import UpstreamUnavailable
 from continuum.gateway import Gateway
 from continuum.sessions import Done, Failed, Piece, SessionSpec
 from continuum.settings import Settings
-from continuum.testing.scripted import ScriptedProvider, break_after
+from continuum.testing.scripted import ScriptedProvider, break_after, ok
 
 
 async def _read_all(gateway: Gateway, session_id: str) -> tuple[str, object]:
@@ -79,3 +79,31 @@ async def test_a_broken_upstream_ends_the_session_failed(tmp_path: Path) -> None
         text, end = await _read_all(gateway, info.id)
         assert text == "a b"
         assert isinstance(end, Failed) and end.code == "upstream_unavailable"
+
+
+async def test_running_generations_show_in_the_sessions_gauge(tmp_path: Path) -> None:
+    from tests.observability.test_metrics import scrape
+
+    provider = ScriptedProvider({"m": [ok("a b c", token_delay=0.2)]})
+    settings = Settings.from_env({"CONTINUUM_DATA_DIR": str(tmp_path)})
+    gateway = build_gateway(settings, providers={"scripted": provider})
+    gateway.pipeline.table.add(ModelRoute("slow", (Deployment("scripted", "m"),)))
+    async with gateway:
+        assert gateway.sample_key is not None
+        ctx = await gateway.pipeline.open(gateway.sample_key, door="session", prefix="s")
+        info = await gateway.sessions.create(SessionSpec(owner="x", prompt="p", model="slow"))
+        before = await scrape(gateway.metrics)
+        assert await gateway.generations.begin(
+            info.id, lambda: gateway.pipeline.chat(ctx, _request(gateway, "p", "slow"))
+        )
+        await asyncio.sleep(0.05)
+        during = await scrape(gateway.metrics)
+        await _read_all(gateway, info.id)
+        for _ in range(200):  # the task's last steps run after the log's end
+            if not len(gateway.generations):
+                break
+            await asyncio.sleep(0.01)
+        after = await scrape(gateway.metrics)
+    assert before.value("continuum_stream_sessions") == 0
+    assert during.value("continuum_stream_sessions") == 1
+    assert after.value("continuum_stream_sessions") == 0

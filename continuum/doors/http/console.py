@@ -26,7 +26,7 @@ from continuum.auth.admin import ADMIN
 from continuum.dialects.openai.errors import error_object
 from continuum.doors.http.auth import authenticate
 from continuum.doors.http.services import gateway_of
-from continuum.errors import AuthenticationFailed, NotFound
+from continuum.errors import AuthenticationFailed, MethodNotAllowed, NotFound
 
 router = APIRouter(include_in_schema=False)
 
@@ -96,7 +96,7 @@ def _asset(path: str) -> Traversable | None:
     return resource if resource.is_file() else None
 
 
-@router.get("/ui")
+@router.api_route("/ui", methods=["GET", "HEAD"])
 async def console_root(request: Request) -> Response:
     """Redirect to ``/ui/`` so the page's relative URLs resolve under it."""
     # A relative location keeps working behind a proxy that mounts the gateway on a prefix.
@@ -104,7 +104,7 @@ async def console_root(request: Request) -> Response:
     return Response(status_code=308, headers=headers)
 
 
-@router.get("/ui/api/session")
+@router.api_route("/ui/api/session", methods=["GET", "HEAD"])
 async def console_session(request: Request) -> Response:
     """Who the bearer key is and what the console may show them (200 even for bad keys)."""
     try:
@@ -124,7 +124,19 @@ async def console_session(request: Request) -> Response:
     return _json(request, body)
 
 
-@router.get("/ui/{path:path}")
+@router.api_route("/ui", methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS"])
+@router.api_route("/ui/{path:path}", methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS"])
+async def console_other_method(request: Request) -> Response:
+    """Only reading: a 405 that carries the policy too (the router's own 405 would not)."""
+    error = MethodNotAllowed(
+        f"Method {request.method} is not allowed on {request.url.path}; the console is GET only."
+    )
+    response = _json(request, error_object(error), status=405)
+    response.headers["allow"] = "GET, HEAD"
+    return response
+
+
+@router.api_route("/ui/{path:path}", methods=["GET", "HEAD"])
 async def console_file(request: Request, path: str) -> Response:
     """A static file of the console (``index.html`` for ``/ui/``)."""
     resource = _asset(path or "index.html")

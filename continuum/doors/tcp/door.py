@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from types import TracebackType
 
 from continuum.doors.tcp.gateway_handler import GatewayHandler
@@ -43,6 +44,7 @@ class TcpDoor:
         self.reuse_port = reuse_port
         self.server: TcpServer | None = None
         self._closing: asyncio.Task[None] | None = None
+        self._unwatch: Callable[[], None] | None = None
 
     @property
     def address(self) -> tuple[str, int] | None:
@@ -70,6 +72,7 @@ class TcpDoor:
                 "free the port, or choose another with CONTINUUM_TCP_PORT / TCP_PORT",
             ) from error
         self.server = server
+        self._unwatch = self.gateway.metrics.watch_tcp(server.connection_count)
         return self
 
     def drain(self) -> asyncio.Task[None] | None:
@@ -90,3 +93,6 @@ class TcpDoor:
         closing = self.drain()
         if closing is not None:
             await closing
+        if self._unwatch is not None:
+            self._unwatch()
+            self._unwatch = None

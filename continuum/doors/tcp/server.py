@@ -70,6 +70,10 @@ class TcpServer:
     def port(self) -> int:
         return self.address[1]
 
+    def connection_count(self) -> int:
+        """Connections open now (read by the metrics at scrape time)."""
+        return len(self._connections)
+
     def stats(self) -> list[ConnectionStats]:
         """Live counters of every open connection."""
         return [connection.stats for connection in self._connections]

@@ -244,20 +244,31 @@ class SocketDoor:
     query, client, the app) for the handlers.
     """
 
-    def __init__(self, handle: Handler | None, render: RenderError, opening: Opening | None = None):
+    def __init__(
+        self,
+        handle: Handler | None,
+        render: RenderError,
+        opening: Opening | None = None,
+        door: str = "ws",
+    ):
         if (handle is None) == (opening is None):
             raise ValueError("a SocketDoor serves with a handler or with an opening")
         self.handle = handle
         self.render = render
         self.opening = opening
+        self.door = door  # its name in the websocket_connections gauge
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if (await receive())["type"] != "websocket.connect":
             return  # gone before the handshake
         await send({"type": "websocket.accept"})
-        await serve_socket(
-            WebSocket(scope, receive, send), receive, send, self.handle, self.render, self.opening
-        )
+        websocket = WebSocket(scope, receive, send)
+        metrics = gateway_of(websocket).metrics
+        metrics.websocket_opened(self.door)
+        try:
+            await serve_socket(websocket, receive, send, self.handle, self.render, self.opening)
+        finally:
+            metrics.websocket_closed(self.door)
 
 
 async def serve_socket(

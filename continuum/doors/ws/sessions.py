@@ -210,5 +210,7 @@ async def open_session(socket: Socket) -> AsyncIterator[Handler]:
 
 router = APIRouter()
 router.routes.append(
-    WebSocketRoute("/ws/{session_id}", SocketDoor(None, error_message, opening=open_session))
+    WebSocketRoute(
+        "/ws/{session_id}", SocketDoor(None, error_message, opening=open_session, door="ws-session")
+    )
 )

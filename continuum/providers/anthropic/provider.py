@@ -49,6 +49,8 @@ class AnthropicProvider:
         }
         if key:
             headers["x-api-key"] = key
+        if request.request_id:  # the id the client got, so both sides' logs can be joined
+            headers["x-request-id"] = request.request_id
         limit = options.get("max_tokens")
         body = chat_body(request, deployment.upstream_model, int(limit) if limit else None)
         url = f"{base}/v1/messages"

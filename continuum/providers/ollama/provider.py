@@ -49,6 +49,8 @@ class OllamaProvider:
         self, request: ChatRequest, deployment: Deployment
     ) -> AsyncGenerator[Event, None]:
         url, headers, key = self._target(deployment, "/api/chat")
+        if request.request_id:  # the id the client got, so both sides' logs can be joined
+            headers["x-request-id"] = request.request_id
         body = chat_body(request, deployment.upstream_model)
         pieces = self._upstream.stream(url, body, headers, Timeouts.of(deployment.options), key)
         async for event in relay(pieces, LineDecoder(), self.name):

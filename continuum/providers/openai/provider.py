@@ -52,6 +52,8 @@ class OpenAIProvider:
         self, request: ChatRequest, deployment: Deployment
     ) -> AsyncGenerator[Event, None]:
         url, headers, key = self._target(deployment, "/chat/completions")
+        if request.request_id:  # the id the client got, so both sides' logs can be joined
+            headers["x-request-id"] = request.request_id
         body = chat_body(request, deployment.upstream_model)
         if not request.stream:
             headers["accept"] = "application/json"

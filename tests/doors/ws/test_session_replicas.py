@@ -46,7 +46,7 @@ def _replicas(
 ) -> Iterator[list[str]]:
     (tmp_path / "users.yml").write_text(USERS)
     (tmp_path / "models.yml").write_text(MODELS)
-    env = {"CONTINUUM_SESSION_REDIS_PREFIX": prefix}
+    env = {"CONTINUUM_REDIS_PREFIX": prefix}
     if redis_url is not None:
         env["CONTINUUM_REDIS_URL"] = redis_url
     with ExitStack() as stack:
