@@ -260,6 +260,7 @@ class Settings:
     header_timeout: float = 10.0  # a request's line and headers must arrive within this
     body_timeout: float = 60.0  # and its body within this (408 otherwise)
     keep_alive_timeout: float = 5.0  # an idle kept-alive connection is closed after this
+    shutdown_timeout: float = 30.0  # at SIGTERM, open requests get this long, then are cancelled
     max_connections: int | None = None  # None: half the process's file descriptor limit
     usage_journal: bool = True  # journal usage records under <data dir>/journal
     # Seed 001's prompt API and the WebSocket doors (docs/doors.md).
@@ -340,6 +341,7 @@ class Settings:
             header_timeout=_seconds(env, "CONTINUUM_HEADER_TIMEOUT", 10.0, 0.1, 3600),
             body_timeout=_seconds(env, "CONTINUUM_BODY_TIMEOUT", 60.0, 0.1, 86400),
             keep_alive_timeout=_seconds(env, "CONTINUUM_KEEP_ALIVE_TIMEOUT", 5.0, 0.1, 3600),
+            shutdown_timeout=_seconds(env, "CONTINUUM_SHUTDOWN_TIMEOUT", 30.0, 0, 86400),
             max_connections=_int(env, "CONTINUUM_MAX_CONNECTIONS", 0, 0, 1_000_000) or None,
             usage_journal=_flag(env, "CONTINUUM_USAGE_JOURNAL")
             if env.get("CONTINUUM_USAGE_JOURNAL")
