@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from contextlib import asynccontextmanager
+from typing import TYPE_CHECKING
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
@@ -45,6 +46,7 @@ from continuum.doors.http.openai import embeddings as embeddings_routes
 from continuum.doors.http.openai import files as files_routes
 from continuum.doors.http.openai import routes as openai_routes
 from continuum.doors.ws import chat as ws_chat
+from continuum.doors.ws import sessions as ws_sessions
 from continuum.doors.ws import simple as ws_simple
 from continuum.files import DatabaseFileStore, DirectoryFileStore, FileStore
 from continuum.gateway import Gateway
@@ -72,6 +74,9 @@ from continuum.usage.journal import Journal
 from continuum.usage.ledger import BatchingLedger
 from continuum.usage.store import UsageStore
 
+if TYPE_CHECKING:
+    from redis.asyncio import Redis
+
 
 def open_database(settings: Settings) -> Database:
     return Database(
@@ -91,14 +96,25 @@ def _limiter(settings: Settings, clock: Clock) -> Limiter:
     """Redis when configured (exact across replicas and workers), else this process's memory."""
     if settings.redis_url:
         # Imported only when used: redis-py costs idle memory a single process never needs.
-        from redis.asyncio import Redis
-
         from continuum.limits.redis import RedisLimiter
 
-        return RedisLimiter(
-            Redis.from_url(settings.redis_url), prefix=f"{settings.redis_prefix}rl:"
-        )
+        return RedisLimiter(_redis(settings), prefix=f"{settings.redis_prefix}rl:")
     return MemoryLimiter(clock=clock.monotonic)
+
+
+def _redis(settings: Settings) -> Redis:
+    """A Redis client whose pool waits for a free connection when all are in use.
+
+    redis-py's own pool raises ``MaxConnectionsError`` past 100 connections in use: 1,000
+    chat sessions starting turns at once failed 90% of them (bench/session_memory.py).
+    Waiting is bounded by the pool's timeout, then it is the same failure."""
+    from redis.asyncio import BlockingConnectionPool, Redis
+
+    assert settings.redis_url is not None
+    pool = BlockingConnectionPool.from_url(
+        settings.redis_url, max_connections=settings.redis_max_connections, timeout=10
+    )
+    return Redis.from_pool(pool)  # the client owns the pool: closing it closes them
 
 
 def _sessions(
@@ -112,12 +128,10 @@ def _sessions(
     outbox: Outbox
     store: SessionStore
     if settings.redis_url:
-        from redis.asyncio import Redis
-
         from continuum.sessions.callbacks.redis import RedisOutbox
         from continuum.sessions.redis import RedisSessionStore
 
-        client = Redis.from_url(settings.redis_url)
+        client = _redis(settings)
         prefix = settings.redis_prefix
         outbox = RedisOutbox(client, prefix=f"{prefix}cb:")
         store = RedisSessionStore(
@@ -304,6 +318,7 @@ def create_app(
     app.include_router(simple_routes.router)
     app.include_router(ws_chat.router)
     app.include_router(ws_simple.router)
+    app.include_router(ws_sessions.router)
     app.include_router(streams.router)
     # Prometheus' text format, not part of the API: left out of /openapi.json on purpose
     # (docs/operations.md). The endpoint checks its own key or the client's address.

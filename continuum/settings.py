@@ -250,6 +250,7 @@ class Settings:
     cooldown_seconds: float = 30.0
     # Shared state for several replicas (used when set).
     redis_url: str | None = None
+    redis_max_connections: int = 256  # per client (limits, sessions); more commands wait
     redis_prefix: str = "continuum:"  # every key (and channel) name starts with it
     database_url: str | None = None
     database_schema: str | None = None  # PostgreSQL schema to keep Continuum's tables in
@@ -259,6 +260,7 @@ class Settings:
     header_timeout: float = 10.0  # a request's line and headers must arrive within this
     body_timeout: float = 60.0  # and its body within this (408 otherwise)
     keep_alive_timeout: float = 5.0  # an idle kept-alive connection is closed after this
+    shutdown_timeout: float = 30.0  # at SIGTERM, open requests get this long, then are cancelled
     max_connections: int | None = None  # None: half the process's file descriptor limit
     usage_journal: bool = True  # journal usage records under <data dir>/journal
     # Seed 001's prompt API and the WebSocket doors (docs/doors.md).
@@ -330,6 +332,7 @@ class Settings:
             cooldown_failures=_int(env, "CONTINUUM_COOLDOWN_FAILURES", 3, 1, 1000),
             cooldown_seconds=_int(env, "CONTINUUM_COOLDOWN_SECONDS", 30, 0, 86400),
             redis_url=env.get("CONTINUUM_REDIS_URL") or None,
+            redis_max_connections=_int(env, "CONTINUUM_REDIS_MAX_CONNECTIONS", 256, 1, 100_000),
             redis_prefix=env.get("CONTINUUM_REDIS_PREFIX") or "continuum:",
             database_url=env.get("CONTINUUM_DATABASE_URL") or None,
             database_schema=env.get("CONTINUUM_DATABASE_SCHEMA") or None,
@@ -338,6 +341,7 @@ class Settings:
             header_timeout=_seconds(env, "CONTINUUM_HEADER_TIMEOUT", 10.0, 0.1, 3600),
             body_timeout=_seconds(env, "CONTINUUM_BODY_TIMEOUT", 60.0, 0.1, 86400),
             keep_alive_timeout=_seconds(env, "CONTINUUM_KEEP_ALIVE_TIMEOUT", 5.0, 0.1, 3600),
+            shutdown_timeout=_seconds(env, "CONTINUUM_SHUTDOWN_TIMEOUT", 30.0, 0, 86400),
             max_connections=_int(env, "CONTINUUM_MAX_CONNECTIONS", 0, 0, 1_000_000) or None,
             usage_journal=_flag(env, "CONTINUUM_USAGE_JOURNAL")
             if env.get("CONTINUUM_USAGE_JOURNAL")

@@ -172,6 +172,7 @@ class MemorySessionStore:
             return None
         offset = len(session.entries) + 1
         session.entries.append(Piece(Cursor(session.epoch, offset), text))
+        session.lease_until = self._clock() + self.timings.lease  # an append is a heartbeat
         session.wake()
         return offset
 

@@ -223,7 +223,11 @@ class RedisSessionStore:
         return int(alive) == 1
 
     async def append(self, session_id: str, text: str) -> int | None:
-        offset = int(await self._run(self._append, session_id, text, self.timings.max_entries))
+        offset = int(
+            await self._run(
+                self._append, session_id, text, self.timings.max_entries, _ms(self.timings.lease)
+            )
+        )
         return offset if offset > 0 else None
 
     async def complete(self, session_id: str, input_tokens: int, output_tokens: int) -> bool:

@@ -153,8 +153,10 @@ return 1
 """
 )
 
-# ARGV[6] session id, [7] text, [8] max entries. Returns the offset, or -1 (not running)
-# or -2 (the log is full: the session was ended with buffer_full).
+# ARGV[6] session id, [7] text, [8] max entries, [9] lease (ms). Returns the offset, or -1
+# (not running) or -2 (the log is full: the session was ended with buffer_full). An append
+# renews the producer's lease as a heartbeat does: a producer whose loop is too busy to
+# beat on time but still appends is alive, and must not be reaped.
 APPEND = (
     PRELUDE
     + """
@@ -170,6 +172,7 @@ local l = cfg.prefix .. ARGV[6] .. ':l'
 redis.call('HSET', m, 'n', n + 1)
 redis.call('XADD', l, (n + 1) .. '-0', 't', ARGV[7])
 redis.call('PUBLISH', cfg.prefix .. ARGV[6] .. ':w', (n + 1) .. ':t:' .. ARGV[7])
+redis.call('PEXPIRE', cfg.prefix .. ARGV[6] .. ':h', ARGV[9])
 if n == 0 then redis.call('PEXPIRE', l, redis.call('PTTL', m)) end
 return n + 1
 """

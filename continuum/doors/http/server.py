@@ -155,4 +155,7 @@ def server_options(settings: Settings) -> dict[str, Any]:
         "ws": CorkedWebSockets,  # one write per loop turn, not per message
         "limit_concurrency": settings.max_connections or default_max_connections(),
         "timeout_keep_alive": settings.keep_alive_timeout,
+        # Without a bound, uvicorn waits at shutdown for every open stream and WebSocket
+        # to end on its own: a server with a thousand live sessions never exits on SIGTERM.
+        "timeout_graceful_shutdown": settings.shutdown_timeout,
     }

@@ -21,6 +21,10 @@ and how its dialect renders an error. The kit does the rest, for every WebSocket
 * Frames go through a bounded outbox; a client that leaves more than
   ``max_buffered_bytes`` unread is a slow consumer: its request is cancelled and the
   connection closed (1008).
+* A door whose connections have state (seed 003's chat sessions) gives an ``Opening``:
+  entered once before the first request, it yields the connection's handler and is
+  exited when the connection ends, however it ends. A ``ContinuumError`` on entry
+  refuses the connection: its error frame is sent and the connection closed (1008).
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ import contextlib
 import logging
 from collections import deque
 from collections.abc import AsyncGenerator, Awaitable, Callable
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 
 from starlette.types import Receive, Scope, Send
@@ -91,6 +96,16 @@ class Socket:
         self.client = client_host(websocket)
         self._outbox = outbox
 
+    @property
+    def frames_put(self) -> int:
+        """Frames given to ``send`` or ``relay`` so far on this connection."""
+        return self._outbox.put_count
+
+    @property
+    def frames_sent(self) -> int:
+        """Of those, how many have been written to the socket (they go in order)."""
+        return self._outbox.sent_count
+
     async def send(self, frame: bytes) -> None:
         """Send one text message (JSON bytes) through the outbox (``SlowConsumer``: the
         client stalled past the outbox's limit and patience)."""
@@ -115,6 +130,19 @@ class Socket:
 
 Handler = Callable[[Socket, str | bytes], Awaitable[None]]
 """Serves one request message (text, or a binary message's bytes)."""
+
+Opening = Callable[[Socket], AbstractAsyncContextManager[Handler]]
+"""A stateful connection's life: entered before its first request (it may already send
+frames), yields the handler of its requests, exited when the connection ends."""
+
+
+class Refused(Exception):
+    """The connection's ``Opening`` refused it: ``frame`` says why, then it is closed."""
+
+    def __init__(self, frame: bytes, reason: str):
+        super().__init__(reason)
+        self.frame = frame
+        self.reason = reason
 
 
 class _Requests:
@@ -168,7 +196,29 @@ async def _read(receive: Receive, requests: _Requests, limits: SocketLimits) -> 
             return refused
 
 
-async def _work(socket: Socket, requests: _Requests, handle: Handler, render: RenderError) -> None:
+async def _work(
+    socket: Socket,
+    requests: _Requests,
+    handle: Handler | None,
+    render: RenderError,
+    opening: Opening | None,
+) -> None:
+    if opening is None:
+        assert handle is not None
+        await _serve(socket, requests, handle, render)
+        return
+    entered = False
+    try:
+        async with opening(socket) as handler:
+            entered = True
+            await _serve(socket, requests, handler, render)
+    except ContinuumError as error:
+        if entered:  # _serve answers every request's errors: this one came from the exit
+            raise
+        raise Refused(render(error), error.message[:120]) from None
+
+
+async def _serve(socket: Socket, requests: _Requests, handle: Handler, render: RenderError) -> None:
     """Serve requests one at a time; each failure is its request's error frame."""
     while True:
         text = await requests.next()
@@ -194,9 +244,18 @@ class SocketDoor:
     query, client, the app) for the handlers.
     """
 
-    def __init__(self, handle: Handler, render: RenderError, door: str = "ws"):
+    def __init__(
+        self,
+        handle: Handler | None,
+        render: RenderError,
+        opening: Opening | None = None,
+        door: str = "ws",
+    ):
+        if (handle is None) == (opening is None):
+            raise ValueError("a SocketDoor serves with a handler or with an opening")
         self.handle = handle
         self.render = render
+        self.opening = opening
         self.door = door  # its name in the websocket_connections gauge
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -207,13 +266,18 @@ class SocketDoor:
         metrics = gateway_of(websocket).metrics
         metrics.websocket_opened(self.door)
         try:
-            await serve_socket(websocket, receive, send, self.handle, self.render)
+            await serve_socket(websocket, receive, send, self.handle, self.render, self.opening)
         finally:
             metrics.websocket_closed(self.door)
 
 
 async def serve_socket(
-    websocket: WebSocket, receive: Receive, send: Send, handle: Handler, render: RenderError
+    websocket: WebSocket,
+    receive: Receive,
+    send: Send,
+    handle: Handler | None,
+    render: RenderError,
+    opening: Opening | None = None,
 ) -> None:
     """Serve the requests of an accepted connection with ``handle`` until it closes."""
     limits = SocketLimits.of(gateway_of(websocket))
@@ -221,16 +285,22 @@ async def serve_socket(
     socket = Socket(websocket, outbox)
     requests = _Requests(limits)
     reader = asyncio.create_task(_read(receive, requests, limits))
-    worker = asyncio.create_task(_work(socket, requests, handle, render))
+    worker = asyncio.create_task(_work(socket, requests, handle, render, opening))
     writer = asyncio.create_task(outbox.run())
     tasks = (reader, worker, writer)
     close: Close | None = None
+    refused: Refused | None = None
     try:
         done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
         if reader in done and not reader.cancelled() and reader.exception() is None:
             close = reader.result()
-        elif worker in done and isinstance(worker.exception(), SlowConsumer):
-            close = POLICY_VIOLATION, "slow consumer: the client did not read its answers"
+        elif worker in done and not worker.cancelled():
+            failure = worker.exception()
+            if isinstance(failure, SlowConsumer):
+                close = POLICY_VIOLATION, "slow consumer: the client did not read its answers"
+            elif isinstance(failure, Refused):
+                refused = failure
+                close = POLICY_VIOLATION, failure.reason
     finally:
         # Cancelling the worker cancels its request: the upstream closes, the ledger says 499.
         for task in tasks:
@@ -238,10 +308,15 @@ async def serve_socket(
         results = await asyncio.gather(*tasks, return_exceptions=True)
         outbox.clear()  # what a slow consumer left unread is dropped, not kept while closing
     for result in results:
-        if isinstance(result, Exception) and not isinstance(result, SlowConsumer | OSError):
+        if isinstance(result, Exception) and not isinstance(
+            result, SlowConsumer | Refused | OSError
+        ):
             log.error("WebSocket %s: %r", websocket.url.path, result, exc_info=result)
     if close is not None:
         code, reason = close
         with contextlib.suppress(OSError, TimeoutError):
+            if refused is not None:  # nothing else was sent: the refusal goes out directly
+                frame = {"type": "websocket.send", "text": refused.frame.decode()}
+                await asyncio.wait_for(send(frame), CLOSE_TIMEOUT)
             message = {"type": "websocket.close", "code": code, "reason": reason}
             await asyncio.wait_for(send(message), CLOSE_TIMEOUT)

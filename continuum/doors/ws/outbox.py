@@ -24,7 +24,18 @@ class SlowConsumer(Exception):
 class Outbox:
     """Frames (JSON text as bytes) waiting for the writer, and the bytes they hold."""
 
-    __slots__ = ("_frames", "_idle", "_limit", "_patience", "_ready", "_room", "_send", "held")
+    __slots__ = (
+        "_frames",
+        "_idle",
+        "_limit",
+        "_patience",
+        "_ready",
+        "_room",
+        "_send",
+        "held",
+        "put_count",
+        "sent_count",
+    )
 
     def __init__(self, send: Callable[[Any], Awaitable[None]], limit: int, patience: float):
         self._send = send
@@ -36,10 +47,15 @@ class Outbox:
         self._room = asyncio.Event()
         self._room.set()
         self.held = 0  # bytes put and not yet written (the frame being written included)
+        # Frames put and frames written so far: frame n (counting from 1) has reached the
+        # socket once sent_count >= n (a door that must know what a client got uses them).
+        self.put_count = 0
+        self.sent_count = 0
 
     def put(self, frame: bytes) -> bool:
         """Queue one frame; True when the outbox is now over its limit (await ``room``)."""
         self.held += len(frame)
+        self.put_count += 1
         self._frames.append(frame)
         if self._idle:
             self._idle = False
@@ -80,5 +96,6 @@ class Outbox:
             frame = frames.popleft()
             await send({"type": "websocket.send", "text": frame.decode()})
             self.held -= len(frame)
+            self.sent_count += 1
             if self.held <= limit:
                 room.set()

@@ -56,6 +56,8 @@ async def serve_agent(socket: Socket, text: str | bytes) -> None:
 
 router = APIRouter()
 router.routes += [
-    WebSocketRoute("/model/ws", SocketDoor(serve_prompt, stream_error_json, "simple-ws")),
-    WebSocketRoute("/agent/{name}/ws", SocketDoor(serve_agent, stream_error_json, "simple-ws")),
+    WebSocketRoute("/model/ws", SocketDoor(serve_prompt, stream_error_json, door="simple-ws")),
+    WebSocketRoute(
+        "/agent/{name}/ws", SocketDoor(serve_agent, stream_error_json, door="simple-ws")
+    ),
 ]
