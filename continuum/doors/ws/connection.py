@@ -220,6 +220,8 @@ async def _work(
 
 async def _serve(socket: Socket, requests: _Requests, handle: Handler, render: RenderError) -> None:
     """Serve requests one at a time; each failure is its request's error frame."""
+    task = asyncio.current_task()
+    assert task is not None
     while True:
         text = await requests.next()
         try:
@@ -227,11 +229,22 @@ async def _serve(socket: Socket, requests: _Requests, handle: Handler, render: R
         except SlowConsumer:
             raise
         except ContinuumError as error:
+            _still_cancelled(task)
             await socket.send(render(error))
         except Exception:  # a request's outermost boundary: log it, answer, serve the next
             log.exception("a WebSocket request on %s failed", socket.websocket.url.path)
+            _still_cancelled(task)
             bug = InternalError("The server had an error processing your request.")
             await socket.send(render(bug))
+        _still_cancelled(task)
+
+
+def _still_cancelled(task: asyncio.Task[None]) -> None:
+    """Raise ``CancelledError`` if the connection cancelled this request and a layer below
+    swallowed it (ended the request normally, or as an error): serving on would wait for
+    a next request that never comes and hold the connection, and the shutdown, forever."""
+    if task.cancelling():
+        raise asyncio.CancelledError
 
 
 class SocketDoor:

@@ -176,3 +176,36 @@ def test_a_conversation_moves_between_replicas(replicas: list[str]) -> None:
     )
     client.close()
     assert second.text == whole.choices[0].message.content
+
+
+async def test_every_session_connection_ends_when_its_client_leaves(
+    replicas: list[str],
+) -> None:
+    """Twenty clients take a turn at once and close: every connection's handler ends (the
+    websocket gauge returns to 0). On Redis a few used to stay behind for good, their
+    request's cancellation swallowed below the door, which also held the shutdown."""
+    import httpx
+
+    from tests.observability.scrape import Scrape
+
+    url = replicas[0]
+    prompt = " ".join(f"t{i}" for i in range(200))
+
+    async def one(i: int) -> None:
+        session = f"leave-{uuid.uuid4().hex[:8]}-{i}"
+        async with connect(f"{url}/ws/{session}?token={KEY}&model=local-echo", max_size=None) as ws:
+            await ws.send(user_message(prompt))
+            turn = await read_turn(ws)
+            assert turn.text == prompt
+
+    await asyncio.gather(*(one(i) for i in range(20)))
+    metrics = url.replace("ws://", "http://") + "/metrics"
+    left = -1.0
+    async with httpx.AsyncClient() as http:
+        for _ in range(100):  # the handlers end right after their clients close
+            scrape = Scrape((await http.get(metrics)).text)
+            left = scrape.value("continuum_websocket_connections", door="ws-session")
+            if left == 0:
+                break
+            await asyncio.sleep(0.05)
+    assert left == 0
