@@ -8,7 +8,8 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from continuum.doors.http.sse import FLUSH_BYTES, Coalesce, EventStreamResponse, event_frame
+from continuum.dialects.streams.events import event_frame
+from continuum.doors.http.sse import FLUSH_BYTES, Coalesce, EventStreamResponse
 
 
 async def test_disconnect_cancels_a_stalled_producer_at_once() -> None:

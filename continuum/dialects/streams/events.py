@@ -34,11 +34,16 @@ def retry_frame(milliseconds: int) -> bytes:
     return f"retry: {milliseconds}\n\n".encode()
 
 
-def _frame(data: str, cursor: Cursor | None, event: str | None = None) -> bytes:
+def event_frame(
+    data: str | bytes, event: str | None = None, id: str | Cursor | None = None
+) -> bytes:
+    """One whole SSE event. Newlines in ``data`` become several ``data:`` lines, so the
+    client's ``EventSource`` joins them back into the same text."""
+    text = data.decode() if isinstance(data, bytes) else data
     lines = [f"event: {event}"] if event else []
-    if cursor is not None:
-        lines.append(f"id: {cursor}")
-    text = data.replace("\r\n", "\n").replace("\r", "\n")
+    if id is not None:
+        lines.append(f"id: {id}")
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
     lines += [f"data: {line}" for line in text.split("\n")]
     return ("\n".join(lines) + "\n\n").encode()
 
@@ -47,12 +52,12 @@ def encode(outcome: Outcome, restart: Cursor | None = None) -> bytes:
     """One outcome of ``SessionStore.read`` as its SSE frame (``restart``: the session's
     start, where a reset of an unreadable cursor may replay from)."""
     if isinstance(outcome, Piece):
-        return _frame(outcome.text, outcome.cursor)
+        return event_frame(outcome.text, id=outcome.cursor)
     if isinstance(outcome, Done):
-        return _frame("[DONE]", outcome.cursor)
+        return event_frame("[DONE]", id=outcome.cursor)
     if isinstance(outcome, Failed):
         error = {"error": {"code": outcome.code, "message": outcome.message}}
-        return _frame(orjson.dumps(error).decode(), outcome.cursor, "error")
+        return event_frame(orjson.dumps(error), "error", outcome.cursor)
     if isinstance(outcome, Idle):
         return HEARTBEAT
     assert isinstance(outcome, Reset)
@@ -64,4 +69,4 @@ def encode(outcome: Outcome, restart: Cursor | None = None) -> bytes:
         "message": outcome.message,
         "restart": None if point is None else str(point),
     }
-    return _frame(orjson.dumps(data).decode(), point, "reset")
+    return event_frame(orjson.dumps(data), "reset", point)

@@ -129,7 +129,8 @@ class EventStreamResponse(Response):
 
     With ``framing`` (the default, ``DATA``) each item is a payload that the writer
     frames as one ``data:`` event, in the same join that coalesces a burst of them; with
-    ``framing=None`` items are whole frames (see ``event_frame``). The body runs in the
+    ``framing=None`` items are whole frames (see
+    ``continuum.dialects.streams.events.event_frame``). The body runs in the
     serving task, under the request's ``Disconnect`` watcher (a new one if none is given).
     """
 
@@ -178,15 +179,3 @@ class EventStreamResponse(Response):
             aclose = getattr(body, "aclose", None)
             if aclose is not None:
                 await aclose()
-
-
-def event_frame(data: str | bytes, event: str | None = None, id: str | None = None) -> bytes:
-    """One whole SSE event. Newlines in ``data`` become several ``data:`` lines, so the
-    client's ``EventSource`` joins them back into the same text."""
-    text = data.decode() if isinstance(data, bytes) else data
-    lines = [f"event: {event}"] if event else []
-    if id is not None:
-        lines.append(f"id: {id}")
-    text = text.replace("\r\n", "\n").replace("\r", "\n")
-    lines += [f"data: {line}" for line in text.split("\n")]
-    return ("\n".join(lines) + "\n\n").encode()
