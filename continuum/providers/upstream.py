@@ -14,7 +14,6 @@ import asyncio
 import time
 from collections.abc import AsyncGenerator, Callable, Mapping
 from dataclasses import dataclass
-from email.utils import parsedate_to_datetime
 from typing import Any
 
 import aiohttp
@@ -29,6 +28,7 @@ from continuum.errors import (
     UpstreamTimeout,
     UpstreamUnavailable,
 )
+from continuum.net.retry_after import retry_after_seconds
 from continuum.settings import Settings
 
 ErrorMessage = Callable[[Any], str | None]
@@ -71,21 +71,6 @@ def api_key(options: Mapping[str, Any], settings: Settings, default: str | None)
 
 StatusErrors = Mapping[int, Callable[[str], ContinuumError]]
 """A provider's own statuses (Anthropic's 529 "overloaded") and the error each means."""
-
-
-def retry_after_seconds(value: str | None) -> float | None:
-    """``Retry-After`` as seconds: a number, or an HTTP date (RFC 9110 section 10.2.3)."""
-    if not value:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    return max(0.0, when.timestamp() - time.time())
 
 
 def status_error(

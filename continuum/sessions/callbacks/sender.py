@@ -12,7 +12,6 @@ import asyncio
 import socket
 import time
 from dataclasses import dataclass
-from email.utils import parsedate_to_datetime
 from ipaddress import ip_address
 
 import aiohttp
@@ -20,6 +19,7 @@ from aiohttp.abc import AbstractResolver, ResolveResult
 from aiohttp.resolver import DefaultResolver
 from yarl import URL
 
+from continuum.net.retry_after import retry_after_seconds
 from continuum.net.ssrf import forbidden
 from continuum.sessions.callbacks.model import Delivery
 from continuum.sessions.callbacks.signing import Signer
@@ -64,19 +64,6 @@ class Attempt:
     @property
     def ok(self) -> bool:
         return self.status is not None and 200 <= self.status < 300
-
-
-def _retry_after(value: str | None) -> float | None:
-    if not value:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        return max(0.0, parsedate_to_datetime(value).timestamp() - time.time())
-    except (TypeError, ValueError):
-        return None
 
 
 class Sender:
@@ -131,7 +118,7 @@ class Sender:
                 await response.content.read(64 * 1024)  # a little of the body, then let go
                 if 200 <= response.status < 300:
                     return Attempt(response.status)
-                retry = _retry_after(response.headers.get("retry-after"))
+                retry = retry_after_seconds(response.headers.get("retry-after"))
                 return Attempt(response.status, f"HTTP {response.status}", retry)
         except aiohttp.ClientConnectorError as error:
             if isinstance(error.os_error, BlockedAddress):
