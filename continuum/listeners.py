@@ -30,7 +30,7 @@ import uvicorn
 from fastapi import FastAPI
 from uvicorn.supervisors import Multiprocess
 
-from continuum.doors.tcp.door import TcpDoor
+from continuum.doors.tcp.door import TcpDoor, port_unavailable
 from continuum.errors import ConfigError
 from continuum.settings import Settings
 
@@ -89,12 +89,7 @@ def check_tcp_port(settings: Settings) -> None:
             try:
                 probe.bind(address)
             except OSError as error:
-                raise ConfigError(
-                    "environment",
-                    "CONTINUUM_TCP_PORT",
-                    f"cannot listen on {settings.tcp_host}:{settings.tcp.port} ({error.strerror})",
-                    "free the port, or choose another with CONTINUUM_TCP_PORT / TCP_PORT",
-                ) from error
+                raise port_unavailable(settings, error) from error
 
 
 def _drain_on_exit_signal(door: TcpDoor) -> None:

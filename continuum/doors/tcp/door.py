@@ -21,7 +21,7 @@ from continuum.doors.tcp.limits import TcpLimits
 from continuum.doors.tcp.server import TcpServer
 from continuum.errors import ConfigError
 from continuum.gateway import Gateway
-from continuum.settings import TcpSettings
+from continuum.settings import Settings, TcpSettings
 
 log = logging.getLogger("continuum.tcp")
 
@@ -33,6 +33,16 @@ def tcp_limits(settings: TcpSettings) -> TcpLimits:
         max_concurrent_requests=settings.max_concurrent_requests,
         initial_request_window=settings.request_window,
         initial_connection_window=settings.connection_window,
+    )
+
+
+def port_unavailable(settings: Settings, error: OSError) -> ConfigError:
+    """The TCP door's port cannot be bound (found at start, or checked before workers)."""
+    return ConfigError(
+        "environment",
+        "CONTINUUM_TCP_PORT",
+        f"cannot listen on {settings.tcp_host}:{settings.tcp.port} ({error.strerror})",
+        "free the port, or choose another with CONTINUUM_TCP_PORT / TCP_PORT",
     )
 
 
@@ -65,12 +75,7 @@ class TcpDoor:
         try:
             await server.start()
         except OSError as error:
-            raise ConfigError(
-                "environment",
-                "CONTINUUM_TCP_PORT",
-                f"cannot listen on {settings.tcp_host}:{settings.tcp.port} ({error.strerror})",
-                "free the port, or choose another with CONTINUUM_TCP_PORT / TCP_PORT",
-            ) from error
+            raise port_unavailable(settings, error) from error
         self.server = server
         self._unwatch = self.gateway.metrics.watch_tcp(server.connection_count)
         return self
