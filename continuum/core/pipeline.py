@@ -208,7 +208,9 @@ class Pipeline:
         finally:
             if streamed:
                 self.observer.stream_closed(ctx.door)
-            self._record(ctx, request.model, served_by, usage, ttft, status, error_code)
+            self._settle(
+                self._entry(ctx, request.model, served_by, usage, ttft, status, error_code)
+            )
 
     async def embed(self, ctx: RequestContext, request: EmbeddingRequest) -> Embeddings:
         """The vectors of one embeddings request, with the chat's steps: authorize the
@@ -239,7 +241,9 @@ class Pipeline:
             log.exception("request %s: unexpected failure", ctx.request_id)
             raise InternalError("The server had an error while processing your request.") from error
         finally:
-            self._record(ctx, request.model, served_by, usage, None, status, error_code)
+            self._settle(
+                self._entry(ctx, request.model, served_by, usage, None, status, error_code)
+            )
 
     async def admit(self, ctx: RequestContext) -> None:
         """Count a request that uses no model (the Files API) against the caller's request
@@ -248,17 +252,8 @@ class Pipeline:
         async with self._limiter.reserve(ctx, 0):
             pass
 
-    def _record(
-        self,
-        ctx: RequestContext,
-        model: str,
-        served_by: list[Deployment],
-        usage: Usage | None,
-        ttft: float | None,
-        status: int,
-        error_code: str | None,
-    ) -> None:
-        record = self._entry(ctx, model, served_by, usage, ttft, status, error_code)
+    def _settle(self, record: UsageRecord) -> None:
+        """A routed request's end: into the ledger, then to the observer."""
         self._ledger.record(record)
         self.observer.request_settled(record)
 
