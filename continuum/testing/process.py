@@ -14,6 +14,7 @@ import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 
 import httpx
 
@@ -32,21 +33,23 @@ def gateway_process(
     env: Mapping[str, str] | None = None,
     timeout: float = 20,
     port: int | None = None,
+    log: Path | None = None,
 ) -> Iterator[GatewayProcess]:
     """Start ``python -m continuum serve --port <port> *args`` and wait until it is healthy.
 
     The port is a free one unless given (to write another process's config before
     starting both). The child gets this environment without ``CONTINUUM_*`` variables,
-    plus ``env``.
+    plus ``env``. Its output goes to ``log`` when given, else nowhere.
     """
     port = port or free_port()
     environment = {k: v for k, v in os.environ.items() if not k.startswith("CONTINUUM_")}
     environment.update(env or {})
+    out = open(log, "wb") if log is not None else subprocess.DEVNULL  # noqa: SIM115
     process = subprocess.Popen(
         [sys.executable, "-m", "continuum", "serve", "--port", str(port), *args],
         env=environment,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        stdout=out,
+        stderr=out,
     )
     url = f"http://127.0.0.1:{port}"
     try:
@@ -64,4 +67,8 @@ def gateway_process(
     finally:
         if process.poll() is None:
             process.terminate()
-        process.wait(timeout=10)
+        try:
+            process.wait(timeout=10)
+        finally:
+            if log is not None:
+                out.close()  # type: ignore[union-attr]

@@ -3,11 +3,8 @@ its readers a terminal error (not a hang), and the access token never reaches a 
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
-import sys
-import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -16,7 +13,7 @@ from pathlib import Path
 import httpx
 from redis import Redis
 
-from continuum.testing.server import free_port
+from continuum.testing.process import gateway_process
 from tests.streams.conftest import init, read_stream, stream_env
 
 
@@ -24,33 +21,8 @@ from tests.streams.conftest import init, read_stream, stream_env
 def served(
     env: dict[str, str], *args: str, log: Path | None = None
 ) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
-    port = free_port()
-    environment = {k: v for k, v in os.environ.items() if not k.startswith("CONTINUUM_")}
-    out = open(log, "wb") if log is not None else subprocess.DEVNULL  # noqa: SIM115
-    process = subprocess.Popen(
-        [sys.executable, "-m", "continuum", "serve", "--port", str(port), *args],
-        env={**environment, **env},
-        stdout=out,
-        stderr=out,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(f"{url}/health").status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert process.poll() is None and time.monotonic() < deadline, "did not start"
-            time.sleep(0.05)
-        yield url, process
-    finally:
-        if process.poll() is None:
-            process.terminate()
-        process.wait(10)
-        if log is not None:
-            out.close()  # type: ignore[union-attr]
+    with gateway_process(*args, env=env, timeout=30, log=log) as gateway:
+        yield gateway.url, gateway.process
 
 
 def test_readers_get_an_error_when_the_generating_replica_dies(
